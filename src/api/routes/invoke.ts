@@ -1,0 +1,85 @@
+// Invocation routes: POST /function/<name> (body = event, response = the
+// function's result) and POST /v1/functions/<name>/invoke (everything as JSON).
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Hearth } from '../../hearth.js';
+import { HearthError } from '../../errors.js';
+import type { InvocationResult } from '../../scheduler/scheduler.js';
+import { EmptyQuery, FunctionParams, parseInput } from '../schemas.js';
+
+/** Turns a request body into the event's JSON text. */
+export function eventFromBody(contentType: string | undefined, body: unknown): string {
+  const buffer = body instanceof Buffer ? body : Buffer.alloc(0);
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const text = buffer.toString('utf8');
+  if (type === '' || type === 'application/json' || type.endsWith('+json')) {
+    if (text.trim() === '') return '{}';
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw new HearthError('HEARTH_E_BAD_REQUEST', `request body is not valid JSON: ${(error as Error).message} (send another Content-Type to pass it as a string)`);
+    }
+    return text;
+  }
+  // Anything else reaches the handler as a string.
+  return JSON.stringify(text);
+}
+
+export function serverTiming(result: InvocationResult): string {
+  const t = result.timings;
+  const parts: Array<[string, number]> = [
+    ['queue', t.queueMs],
+    ['sandbox', t.sandboxMs],
+    ['process', t.processMs],
+    ['init', t.initMs],
+    ['exec', t.execMs],
+    ['start', t.startMs],
+    ['total', t.totalMs],
+  ];
+  return parts.map(([name, ms]) => `${name};dur=${ms.toFixed(3)}`).join(', ');
+}
+
+function setInvocationHeaders(reply: FastifyReply, result: InvocationResult): void {
+  reply.header('x-hearth-request-id', result.requestId);
+  reply.header('x-hearth-start-path', result.startPath);
+  reply.header('x-hearth-function-version', String(result.version));
+  reply.header('server-timing', serverTiming(result));
+  if (!result.outcome.ok) {
+    reply.header('x-amz-function-error', 'Unhandled');
+    reply.header('x-hearth-error-kind', result.outcome.errorKind ?? 'handler');
+  }
+}
+
+export function invokeRoutes(app: FastifyInstance, hearth: Hearth): void {
+  const bodyLimit = hearth.config.maxPayloadBytes;
+
+  app.post('/function/:name', { bodyLimit }, async (request, reply) => {
+    const { name } = parseInput(FunctionParams, request.params, 'path');
+    const event = eventFromBody(request.headers['content-type'], request.body);
+    const result = await hearth.invoke(name, event);
+    setInvocationHeaders(reply, result);
+    const o = result.outcome;
+    return reply.type('application/json').send(o.ok ? (o.payload ?? 'null') : JSON.stringify(o.error));
+  });
+
+  app.post('/v1/functions/:name/invoke', { bodyLimit }, async (request, reply) => {
+    const { name } = parseInput(FunctionParams, request.params, 'path');
+    parseInput(EmptyQuery, request.query, 'query');
+    const event = eventFromBody(request.headers['content-type'], request.body);
+    const result = await hearth.invoke(name, event);
+    setInvocationHeaders(reply, result);
+    const o = result.outcome;
+    const logs = await o.logs;
+    const body = {
+      requestId: result.requestId,
+      function: result.function,
+      version: result.version,
+      startPath: result.startPath,
+      instanceId: result.instanceId,
+      timings: result.timings,
+      ok: o.ok,
+      ...(o.ok ? { result: JSON.parse(o.payload ?? 'null') as unknown } : { error: o.error, errorKind: o.errorKind }),
+      logs,
+    };
+    return reply.type('application/json').send(JSON.stringify(body));
+  });
+}

@@ -1,0 +1,55 @@
+// The HTTP API (fastify): parsers, auth, error mapping, and the route tables.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Hearth } from '../hearth.js';
+import { HearthError, isHearthError } from '../errors.js';
+import { checkBearer } from './auth.js';
+import { functionRoutes } from './routes/functions.js';
+import { invokeRoutes } from './routes/invoke.js';
+
+export function buildServer(hearth: Hearth): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: hearth.log.child({ component: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: Math.ceil(hearth.config.maxUploadBytes * 1.4) + 64 * 1024,
+    // Function names and paths are validated by schema; keep the router strict.
+    ignoreTrailingSlash: true,
+  });
+
+  // Every body arrives as raw bytes; each route decides how to read it (events are passed through untouched).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request) => checkBearer(request, hearth.config.token));
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    let hearthError: HearthError;
+    if (isHearthError(error)) hearthError = error;
+    else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      hearthError = new HearthError('HEARTH_E_PAYLOAD_TOO_LARGE', `request body exceeds the limit for ${request.routeOptions.url ?? request.url} (${request.routeOptions.bodyLimit ?? 'default'} bytes)`);
+    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      hearthError = new HearthError('HEARTH_E_BAD_REQUEST', error.message);
+    } else {
+      request.log.error({ err: error }, 'internal error');
+      hearthError = new HearthError('HEARTH_E_INTERNAL', 'internal error; see the hearth log');
+    }
+    if (hearthError.fault === 'system') request.log.warn({ code: hearthError.code }, hearthError.message);
+    return reply.code(hearthError.status).type('application/json').send(hearthError.toJSON());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new HearthError('HEARTH_E_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`);
+    return reply.code(404).send(error.toJSON());
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_request, reply) => {
+    for (const s of hearth.scheduler.stats()) {
+      hearth.metrics.functionPssBytes.set({ function: s.function }, s.instances.reduce((sum, i) => sum + (i.pssKB ?? 0), 0) * 1024);
+    }
+    return reply.type(hearth.metrics.registry.contentType).send(await hearth.metrics.registry.metrics());
+  });
+
+  functionRoutes(app, hearth);
+  invokeRoutes(app, hearth);
+  return app;
+}

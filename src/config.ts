@@ -1,0 +1,88 @@
+// hearth's configuration: defaults, environment, command-line overrides, one schema.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { HearthError } from './errors.js';
+
+/** The repository root (compiled code lives in dist/src/). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export const ConfigSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    /** Bearer token for the API; required when listening on a non-loopback address. */
+    token: z.string().min(16).optional(),
+    /** Instances (all functions) that may exist at once. */
+    maxInstances: z.number().int().min(1).max(100_000),
+    /** Node-wide memory budget in MB for instances (reserved by their manifest memory). */
+    memoryBudgetMB: z.number().int().min(64),
+    /** How long an idle instance is kept warm. */
+    keepAliveMs: z.number().int().min(0),
+    /** Invocations waiting per function before 429. */
+    queueLength: z.number().int().min(0).max(100_000),
+    /** Largest accepted package upload (compressed) and invocation payload. */
+    maxUploadBytes: z.number().int().min(1024),
+    maxPayloadBytes: z.number().int().min(1024),
+    /** Caps for unpacked packages (zip-bomb protection). */
+    maxUnpackedBytes: z.number().int().min(1024),
+    maxPackageFiles: z.number().int().min(1),
+    /** Versions kept per function (older ones are pruned). */
+    keepVersions: z.number().int().min(1).max(1000),
+    nodeBinary: z.string().min(1),
+    pythonBinary: z.string().min(1),
+    runtimeDir: z.string().min(1),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (!LOOPBACK_HOSTS.has(config.host) && !config.token) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['token'], message: `listening on ${config.host} (not loopback) requires a token (--token or HEARTH_TOKEN, at least 16 characters)` });
+    }
+  });
+
+export type HearthConfig = z.infer<typeof ConfigSchema>;
+
+function envInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new HearthError('HEARTH_E_BAD_REQUEST', `${name} must be an integer, got '${raw}'`);
+  return value;
+}
+
+export function defaultConfig(): HearthConfig {
+  const totalMB = Math.floor(os.totalmem() / 1024 / 1024);
+  return {
+    dataDir: process.env.HEARTH_DATA ?? path.join(os.homedir(), '.hearth'),
+    host: process.env.HEARTH_HOST ?? '127.0.0.1',
+    port: envInt('HEARTH_PORT') ?? 9080,
+    ...(process.env.HEARTH_TOKEN ? { token: process.env.HEARTH_TOKEN } : {}),
+    maxInstances: envInt('HEARTH_MAX_INSTANCES') ?? 256,
+    memoryBudgetMB: envInt('HEARTH_MEMORY_BUDGET_MB') ?? Math.max(512, Math.floor(totalMB / 2)),
+    keepAliveMs: envInt('HEARTH_KEEP_ALIVE_MS') ?? 10 * 60 * 1000,
+    queueLength: envInt('HEARTH_QUEUE_LENGTH') ?? 100,
+    maxUploadBytes: 50 * 1024 * 1024,
+    maxPayloadBytes: 6 * 1024 * 1024,
+    maxUnpackedBytes: 250 * 1024 * 1024,
+    maxPackageFiles: 20_000,
+    keepVersions: 5,
+    nodeBinary: process.env.HEARTH_NODE ?? process.execPath,
+    pythonBinary: process.env.HEARTH_PYTHON ?? '/usr/bin/python3',
+    runtimeDir: path.join(REPO_ROOT, 'runtimes'),
+  };
+}
+
+/** Merges overrides onto the defaults and validates the result. */
+export function loadConfig(overrides: Partial<HearthConfig> = {}): HearthConfig {
+  const merged = { ...defaultConfig(), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new HearthError('HEARTH_E_BAD_REQUEST', `invalid configuration: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,92 @@
+// The platform as one object: registry, instance starters, scheduler, logs and
+// metrics, built from a config. The HTTP API and the tests drive it through
+// this interface; main.ts wires it to a server.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { HearthConfig } from './config.js';
+import { HearthError } from './errors.js';
+import { ColdStarter } from './instances/cold-start.js';
+import { FunctionLogs } from './instances/function-logs.js';
+import type { StartPath } from './instances/instance.js';
+import type { InstanceStarter } from './instances/starter.js';
+import { Metrics } from './metrics.js';
+import { Registry, type FunctionVersion } from './registry/registry.js';
+import { Scheduler, type InvocationResult } from './scheduler/scheduler.js';
+
+export class Hearth {
+  readonly registry: Registry;
+  readonly scheduler: Scheduler;
+  readonly logs: FunctionLogs;
+  readonly metrics: Metrics;
+
+  constructor(readonly config: HearthConfig, readonly log: Logger) {
+    this.metrics = new Metrics();
+    this.logs = new FunctionLogs(path.join(config.dataDir, 'logs'));
+    this.registry = new Registry({
+      dataDir: config.dataDir,
+      limits: { maxUnpackedBytes: config.maxUnpackedBytes, maxFiles: config.maxPackageFiles },
+      keepVersions: config.keepVersions,
+      log,
+    });
+    const starters = new Map<Exclude<StartPath, 'warm'>, InstanceStarter>();
+    starters.set(
+      'cold',
+      new ColdStarter({ nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }),
+    );
+    this.scheduler = new Scheduler(
+      starters,
+      { maxInstances: config.maxInstances, memoryBudgetMB: config.memoryBudgetMB, keepAliveMs: config.keepAliveMs, queueLength: config.queueLength },
+      this.metrics,
+      log,
+    );
+    this.registry.onChange((event) => {
+      if (event.kind === 'deployed' && event.version) this.scheduler.retireOldVersions(event.name, event.version.version);
+    });
+  }
+
+  async deploy(zip: Buffer, manifest?: unknown): Promise<FunctionVersion> {
+    const version = await this.registry.deploy({ zip, ...(manifest !== undefined ? { manifest } : {}) });
+    this.log.info({ function: version.name, version: version.version }, 'deployed');
+    return version;
+  }
+
+  async remove(name: string): Promise<void> {
+    const versions = await this.registry.remove(name);
+    this.scheduler.removeFunction(name);
+    this.registry.removeCode(versions);
+    this.logs.remove(name);
+    this.log.info({ function: name }, 'deleted');
+  }
+
+  /** Invokes the latest version of `name` with `event` (JSON text). */
+  async invoke(name: string, event: string, options: { requestId?: string } = {}): Promise<InvocationResult> {
+    if (Buffer.byteLength(event) > this.config.maxPayloadBytes) {
+      throw new HearthError('HEARTH_E_PAYLOAD_TOO_LARGE', `request payload is ${Buffer.byteLength(event)} bytes; the limit is ${this.config.maxPayloadBytes}`);
+    }
+    const fn = this.registry.get(name);
+    const result = await this.scheduler.invoke(fn, event, options);
+    const outcome = result.outcome;
+    this.logs.append(
+      name,
+      result.requestId,
+      'platform',
+      `REPORT start=${result.startPath} total=${result.timings.totalMs.toFixed(2)}ms exec=${result.timings.execMs.toFixed(2)}ms init=${result.timings.initMs.toFixed(2)}ms${outcome.ok ? '' : ` error=${outcome.error?.errorType ?? 'unknown'}`}`,
+    );
+    if (outcome.ok && outcome.payload !== undefined && Buffer.byteLength(outcome.payload) > this.config.maxPayloadBytes) {
+      result.outcome = {
+        ok: false,
+        errorKind: 'handler',
+        execMs: outcome.execMs,
+        logs: outcome.logs,
+        error: { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size (${Buffer.byteLength(outcome.payload)} bytes) exceeded maximum allowed payload size (${this.config.maxPayloadBytes} bytes).` },
+      };
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.scheduler.close();
+    await this.logs.close();
+    this.registry.close();
+  }
+}

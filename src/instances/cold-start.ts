@@ -1,0 +1,59 @@
+// The cold start path: a fresh runtime process per new instance.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { FunctionVersion } from '../registry/store.js';
+import type { Runtime } from '../registry/manifest.js';
+import type { FunctionLogs } from './function-logs.js';
+import { Instance, type InstanceProcess } from './instance.js';
+import { instanceEnvironment, type InstanceStarter, type StartedInstance } from './starter.js';
+
+export interface ColdStarterOptions {
+  nodeBinary: string;
+  pythonBinary: string;
+  runtimeDir: string;
+  logs: FunctionLogs;
+  /** How long init may take before the start fails. */
+  initTimeoutMs: number;
+}
+
+export function runtimeCommand(runtime: Runtime, options: Pick<ColdStarterOptions, 'nodeBinary' | 'pythonBinary' | 'runtimeDir'>): string[] {
+  if (runtime === 'nodejs20') return [options.nodeBinary, path.join(options.runtimeDir, 'node', 'bootstrap.mjs')];
+  return [options.pythonBinary, '-X', 'utf8', path.join(options.runtimeDir, 'python', 'bootstrap.py')];
+}
+
+export class ColdStarter implements InstanceStarter {
+  readonly path = 'cold' as const;
+
+  constructor(private readonly options: ColdStarterOptions) {}
+
+  canStart(): boolean {
+    return true;
+  }
+
+  async start(fn: FunctionVersion): Promise<StartedInstance> {
+    const t0 = performance.now();
+    const [binary, ...args] = runtimeCommand(fn.manifest.runtime, this.options);
+    const child = spawn(binary!, args, {
+      cwd: fn.codeDir,
+      env: instanceEnvironment(fn, fn.codeDir),
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: false,
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: null, signal: null }));
+    });
+    const proc: InstanceProcess = {
+      pid: child.pid ?? -1,
+      kill: (signal) => child.kill(signal),
+      exited,
+      stdout: child.stdout,
+      stderr: child.stderr,
+    };
+    const instance = new Instance(fn, 'cold', proc, child.stdio[3] as Duplex, this.options.logs);
+    const initMs = await instance.waitReady(this.options.initTimeoutMs);
+    const total = performance.now() - t0;
+    return { instance, timings: { sandboxMs: 0, processMs: Math.max(0, total - initMs), initMs } };
+  }
+}

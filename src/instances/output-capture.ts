@@ -1,0 +1,42 @@
+// Splits an instance's stdout/stderr into lines, attributes them to the
+// invocation running at the time, and recognises the end-of-invocation sentinel
+// (docs/protocol.md, "Log sentinels").
+import type { Readable } from 'node:stream';
+
+export const SENTINEL_PREFIX = '\u0000HEARTH-END ';
+const MAX_LINE = 64 * 1024;
+
+export interface CaptureSink {
+  /** A complete line of output (sentinels removed). */
+  line(text: string): void;
+  /** The sentinel for `requestId` arrived: all output of that invocation has been seen. */
+  end(requestId: string): void;
+}
+
+export function captureOutput(stream: Readable, sink: CaptureSink): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      const raw = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      const at = raw.indexOf(SENTINEL_PREFIX);
+      if (at === -1) {
+        sink.line(raw);
+        continue;
+      }
+      // Output without a trailing newline is followed directly by the sentinel.
+      if (at > 0) sink.line(raw.slice(0, at));
+      sink.end(raw.slice(at + SENTINEL_PREFIX.length));
+    }
+    if (pending.length > MAX_LINE && !pending.includes('\u0000')) {
+      sink.line(pending);
+      pending = '';
+    }
+  });
+  stream.on('end', () => {
+    if (pending !== '') sink.line(pending);
+  });
+}

@@ -1,0 +1,43 @@
+// Wiring: config → hearth (registry, starters, scheduler) → HTTP API.
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from './api/server.js';
+import { loadConfig, type HearthConfig } from './config.js';
+import { Hearth } from './hearth.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface RunningHearth {
+  hearth: Hearth;
+  server: FastifyInstance;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startHearth(overrides: Partial<HearthConfig> = {}, log: Logger = createLogger()): Promise<RunningHearth> {
+  const config = loadConfig(overrides);
+  const hearth = new Hearth(config, log);
+  const server = buildServer(hearth);
+  try {
+    await server.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await hearth.close();
+    throw error;
+  }
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, dataDir: config.dataDir, functions: hearth.registry.list().length }, 'hearth is up');
+  let stopping: Promise<void> | undefined;
+  return {
+    hearth,
+    server,
+    url,
+    stop: () => {
+      stopping ??= (async () => {
+        await server.close();
+        await hearth.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,186 @@
+// The registry: validated deploys that are atomic on disk and in SQLite.
+// A deploy unpacks into staging/, validates, renames into functions/<name>/, then
+// commits the row; a crash at any point leaves the previous version intact and at
+// worst an orphan directory that the next start removes.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { HearthError } from '../errors.js';
+import { FunctionNameSchema, handlerModuleCandidates, MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
+import { makeReadOnly, removeTree, unpackZip, type PackageLimits } from './package.js';
+import { RegistryStore, type FunctionSummary, type FunctionVersion } from './store.js';
+
+export type { FunctionVersion, FunctionSummary };
+
+export interface RegistryOptions {
+  dataDir: string;
+  limits: PackageLimits;
+  keepVersions: number;
+  log: Logger;
+}
+
+export interface DeployRequest {
+  zip: Buffer;
+  /** Manifest fields given with the request; when absent, the package's hearth.json is used. */
+  manifest?: unknown;
+}
+
+type Listener = (event: { kind: 'deployed' | 'deleted'; name: string; version?: FunctionVersion }) => void;
+
+export class Registry {
+  private readonly store: RegistryStore;
+  private readonly functionsDir: string;
+  private readonly stagingDir: string;
+  private deployChain: Promise<unknown> = Promise.resolve();
+  private readonly listeners: Listener[] = [];
+
+  constructor(private readonly options: RegistryOptions) {
+    fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    this.functionsDir = path.join(options.dataDir, 'functions');
+    this.stagingDir = path.join(options.dataDir, 'staging');
+    fs.mkdirSync(this.functionsDir, { recursive: true, mode: 0o755 });
+    this.store = new RegistryStore(path.join(options.dataDir, 'registry.db'));
+    this.recover();
+  }
+
+  /** Removes what an interrupted deploy left behind: staging dirs and code dirs no row points at. */
+  private recover(): void {
+    removeTree(this.stagingDir);
+    fs.mkdirSync(this.stagingDir, { recursive: true, mode: 0o700 });
+    const referenced = this.store.referencedCodeDirs();
+    for (const fn of fs.readdirSync(this.functionsDir)) {
+      const fnDir = path.join(this.functionsDir, fn);
+      for (const v of fs.readdirSync(fnDir)) {
+        const dir = path.join(fnDir, v);
+        if (!referenced.has(dir)) {
+          this.options.log.warn({ dir }, 'removing orphan code directory from an interrupted deploy');
+          removeTree(dir);
+        }
+      }
+      if (fs.readdirSync(fnDir).length === 0) fs.rmdirSync(fnDir);
+    }
+  }
+
+  onChange(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: Parameters<Listener>[0]): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  async deploy(request: DeployRequest): Promise<FunctionVersion> {
+    const staging = fs.mkdtempSync(path.join(this.stagingDir, 'deploy-'));
+    try {
+      const codeDir = path.join(staging, 'code');
+      const unpacked = await unpackZip(request.zip, codeDir, this.options.limits);
+      const manifest = request.manifest !== undefined ? parseManifest(request.manifest, 'request manifest') : this.readPackageManifest(codeDir);
+      this.checkHandlerExists(codeDir, manifest);
+      const sha256 = crypto.createHash('sha256').update(request.zip).digest('hex');
+      makeReadOnly(codeDir);
+      // Serialise the commit so that version numbers are assigned in order.
+      const commit = this.deployChain.then(() => this.commit(manifest, codeDir, sha256, unpacked.bytes));
+      this.deployChain = commit.catch(() => undefined);
+      const version = await commit;
+      this.emit({ kind: 'deployed', name: version.name, version });
+      return version;
+    } finally {
+      removeTree(staging);
+    }
+  }
+
+  private commit(manifest: Manifest, stagedCode: string, sha256: string, bytes: number): FunctionVersion {
+    const version = this.store.nextVersion(manifest.name);
+    const finalDir = path.join(this.functionsDir, manifest.name, `v${version}-${sha256.slice(0, 12)}`);
+    fs.mkdirSync(path.dirname(finalDir), { recursive: true, mode: 0o755 });
+    fs.renameSync(stagedCode, finalDir);
+    let pruned: FunctionVersion[];
+    try {
+      pruned = this.store.addVersion({ name: manifest.name, version, manifest, codeDir: finalDir, codeSha256: sha256, codeBytes: bytes }, this.options.keepVersions);
+    } catch (error) {
+      removeTree(finalDir);
+      throw error;
+    }
+    for (const old of pruned) removeTree(old.codeDir);
+    return this.store.getVersion(manifest.name, version)!;
+  }
+
+  private readPackageManifest(codeDir: string): Manifest {
+    const file = path.join(codeDir, MANIFEST_FILE);
+    let text: string;
+    try {
+      const stat = fs.lstatSync(file);
+      if (!stat.isFile()) throw new Error('not a regular file');
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      throw new HearthError('HEARTH_E_MANIFEST_INVALID', `package has no ${MANIFEST_FILE} at its root (or it is not a regular file); add one or pass the manifest with the request`, { file: MANIFEST_FILE });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new HearthError('HEARTH_E_MANIFEST_INVALID', `${MANIFEST_FILE}: not valid JSON: ${(error as Error).message}`, { file: MANIFEST_FILE });
+    }
+    return parseManifest(json, MANIFEST_FILE);
+  }
+
+  private checkHandlerExists(codeDir: string, manifest: Manifest): void {
+    const candidates = handlerModuleCandidates(manifest);
+    const realRoot = fs.realpathSync(codeDir);
+    const found = candidates.some((candidate) => {
+      try {
+        const real = fs.realpathSync(path.join(codeDir, candidate));
+        return real.startsWith(realRoot + path.sep) && fs.statSync(real).isFile();
+      } catch {
+        return false;
+      }
+    });
+    if (!found) {
+      throw new HearthError('HEARTH_E_PACKAGE_INVALID', `handler '${manifest.handler}': none of ${candidates.map((c) => `'${c}'`).join(', ')} exists in the package`, { field: 'handler', files: candidates });
+    }
+  }
+
+  get(name: string): FunctionVersion {
+    const version = this.store.latest(FunctionNameSchema.safeParse(name).success ? name : '');
+    if (!version) throw new HearthError('HEARTH_E_FUNCTION_NOT_FOUND', `function '${name}' does not exist`, { function: name });
+    return version;
+  }
+
+  find(name: string): FunctionVersion | undefined {
+    return this.store.latest(name);
+  }
+
+  versions(name: string): FunctionVersion[] {
+    return this.store.versions(name);
+  }
+
+  list(): FunctionSummary[] {
+    return this.store.list();
+  }
+
+  async remove(name: string): Promise<FunctionVersion[]> {
+    const removal = this.deployChain.then(() => {
+      const versions = this.store.remove(name);
+      if (!versions) throw new HearthError('HEARTH_E_FUNCTION_NOT_FOUND', `function '${name}' does not exist`, { function: name });
+      return versions;
+    });
+    this.deployChain = removal.catch(() => undefined);
+    const versions = await removal;
+    this.emit({ kind: 'deleted', name });
+    return versions;
+  }
+
+  /** Deletes code directories once nothing runs from them any more. */
+  removeCode(versions: FunctionVersion[]): void {
+    for (const version of versions) removeTree(version.codeDir);
+    for (const name of new Set(versions.map((v) => v.name))) {
+      const dir = path.join(this.functionsDir, name);
+      if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+    }
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}

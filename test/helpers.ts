@@ -1,0 +1,87 @@
+// Shared test helpers: a real hearth on a random port with a throw-away data dir,
+// and function packages written to temp directories.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startHearth, type RunningHearth } from '../src/main.js';
+import type { HearthConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { zipDirectory } from '../src/cli/zip-dir.js';
+
+export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `hearth-test-${prefix}-`));
+}
+
+export interface TestHearth extends RunningHearth {
+  dataDir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function startTestHearth(overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
+  const dataDir = overrides.dataDir ?? tempDir('data');
+  const running = await startHearth({ port: 0, keepAliveMs: 60_000, ...overrides, dataDir }, silentLogger());
+  return {
+    ...running,
+    dataDir,
+    cleanup: async () => {
+      await running.stop();
+      if (!overrides.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes a function directory: `files` maps relative paths to contents; the manifest goes to hearth.json. */
+export function writeFunction(manifest: Record<string, unknown> | undefined, files: Record<string, string>): string {
+  const dir = tempDir('fn');
+  if (manifest) fs.writeFileSync(path.join(dir, 'hearth.json'), JSON.stringify(manifest));
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+export async function deployDir(url: string, dir: string, token?: string): Promise<Response> {
+  const zip = await zipDirectory(dir);
+  return fetch(`${url}/v1/functions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/zip', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: new Uint8Array(zip),
+  });
+}
+
+export async function deployOk(url: string, dir: string): Promise<{ name: string; version: number }> {
+  const response = await deployDir(url, dir);
+  const body = (await response.json()) as { name: string; version: number };
+  if (response.status !== 201) throw new Error(`deploy failed: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+export async function invoke(url: string, name: string, event: unknown = {}): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
+  const response = await fetch(`${url}/function/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, body, text };
+}
+
+export const NODE_ECHO = {
+  'index.mjs': `let inits = 0; inits++;
+export const handler = async (event, context) => ({ echo: event, inits, requestId: context.awsRequestId, fn: context.functionName, pid: process.pid });
+`,
+};
+
+export const PY_ECHO = {
+  'app.py': `inits = 0
+inits += 1
+import os
+def handler(event, context):
+    return {"echo": event, "inits": inits, "requestId": context.aws_request_id, "fn": context.function_name, "pid": os.getpid()}
+`,
+};
