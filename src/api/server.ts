@@ -25,7 +25,11 @@ export function buildServer(hearth: Hearth): FastifyInstance {
     let hearthError: HearthError;
     if (isHearthError(error)) hearthError = error;
     else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      hearthError = new HearthError('HEARTH_E_PAYLOAD_TOO_LARGE', `request body exceeds the limit for ${request.routeOptions.url ?? request.url} (${request.routeOptions.bodyLimit ?? 'default'} bytes)`);
+      const isDeploy = request.method === 'POST' && request.routeOptions.url === '/v1/functions';
+      hearthError = new HearthError(
+        isDeploy ? 'HEARTH_E_PACKAGE_TOO_LARGE' : 'HEARTH_E_PAYLOAD_TOO_LARGE',
+        `request body exceeds the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes for ${request.method} ${request.routeOptions.url ?? request.url}`,
+      );
     } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       hearthError = new HearthError('HEARTH_E_BAD_REQUEST', error.message);
     } else {

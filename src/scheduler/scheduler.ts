@@ -67,6 +67,8 @@ const ZERO_START: StartTimings = { sandboxMs: 0, processMs: 0, initMs: 0 };
 export class Scheduler {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly keepAliveTimers = new Map<Instance, NodeJS.Timeout>();
+  /** Instances whose slot (count and memory) is still held; an evicted instance frees it at once, not at exit. */
+  private readonly holdingSlot = new Set<Instance>();
   private instanceCount = 0;
   private reservedMB = 0;
   private closing = false;
@@ -242,6 +244,7 @@ export class Scheduler {
     }
     const { instance, timings } = started;
     pool.starting -= 1;
+    this.holdingSlot.add(instance);
     // From here on the instance's exit gives its slot back.
     void instance.gone.then(() => this.onInstanceExit(pool, instance));
     if (this.closing) {
@@ -296,6 +299,7 @@ export class Scheduler {
     const i = pool.idle.indexOf(instance);
     if (i !== -1) pool.idle.splice(i, 1);
     this.clearKeepAlive(instance);
+    this.freeSlot(instance);
     this.metrics.evictions.inc({ reason });
     this.log.debug({ instance: instance.id, reason }, 'stopping instance');
     instance.kill();
@@ -306,10 +310,15 @@ export class Scheduler {
     if (i !== -1) pool.idle.splice(i, 1);
     pool.busy.delete(instance);
     this.clearKeepAlive(instance);
-    this.instanceCount -= 1;
-    this.reservedMB -= instance.fn.manifest.memoryMB;
+    this.freeSlot(instance);
     this.updateGauges();
     this.pump();
+  }
+
+  private freeSlot(instance: Instance): void {
+    if (!this.holdingSlot.delete(instance)) return;
+    this.instanceCount -= 1;
+    this.reservedMB -= instance.fn.manifest.memoryMB;
   }
 
   /** Starts instances for queued invocations where limits now allow. */
