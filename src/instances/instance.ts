@@ -69,7 +69,8 @@ let instanceCounter = 0;
 export class Instance extends EventEmitter {
   readonly id: string;
   state: InstanceState = 'starting';
-  lastUsed = Date.now();
+  /** performance.now() of the last completed call (monotonic, sub-millisecond: used for LRU). */
+  lastUsed = performance.now();
   invocations = 0;
   initMs = 0;
   private pending: Pending | undefined;
@@ -186,7 +187,7 @@ export class Instance extends EventEmitter {
     if (!p) return;
     clearTimeout(p.timer);
     if (this.state === 'busy') this.state = 'idle';
-    this.lastUsed = Date.now();
+    this.lastUsed = performance.now();
     // Output normally ends with the sentinels right before the result; don't wait forever for them.
     if (p.streamsEnded < 2) setTimeout(() => p.resolveLogs(p.logLines.join('\n')), 200).unref();
     this.pending = undefined;

@@ -1,0 +1,437 @@
+# hearth's in-instance bootstrap for Python 3.11 (docs/protocol.md).
+#
+# Loads one function's handler, reports `ready` (or `init_error`) on the
+# channel, then serves `invoke` messages one at a time with Lambda's handler
+# semantics. Standard library only; runs under Debian's /usr/bin/python3 so that
+# python3-* packages import.
+#
+# Structure (so that a zygote can reuse the pieces after a fork):
+#   read_environment(env)  -> (channel_fd, FunctionSpec)   environment parsing only
+#   Channel(fd)                                            framing over the socket
+#   load_function(spec)    -> LoadedFunction               raises InitFailure
+#   serve(channel, fn)                                     the invocation loop
+# Nothing that has to be unique per instance is created at import time.
+
+import importlib
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import traceback
+
+MAX_FRAME_BYTES = 32 * 1024 * 1024
+SENTINEL_PREFIX = "\0HEARTH-END "
+_BOOTSTRAP_FILE = os.path.realpath(__file__)
+_BOOTSTRAP_DIR = os.path.dirname(_BOOTSTRAP_FILE)
+_IMPORTLIB_DIR = os.path.dirname(os.path.realpath(importlib.__file__)) + os.sep
+
+
+class InitFailure(Exception):
+    """The function could not be loaded: reported as `init_error`."""
+
+    def __init__(self, error):
+        super().__init__(error["errorMessage"])
+        self.error = error
+
+
+class ProtocolError(Exception):
+    """The agent broke the protocol: the channel is closed and the process exits 1."""
+
+
+class ChannelClosed(Exception):
+    """The agent closed the channel."""
+
+
+# ---------------------------------------------------------------------------
+# Environment
+
+
+class FunctionSpec:
+    __slots__ = ("handler", "task_root", "function_name", "function_version", "memory_mb", "timeout_s")
+
+    def __init__(self, handler, task_root, function_name="", function_version="", memory_mb=0, timeout_s=0):
+        self.handler = handler
+        self.task_root = task_root
+        self.function_name = function_name
+        self.function_version = function_version
+        self.memory_mb = memory_mb
+        self.timeout_s = timeout_s
+
+
+def read_environment(env):
+    """Reads the bootstrap's configuration (docs/protocol.md, "Process contract")."""
+
+    def required(name):
+        value = env.get(name, "")
+        if value == "":
+            raise ValueError("hearth bootstrap: environment variable %s is not set" % name)
+        return value
+
+    fd_text = required("HEARTH_CHANNEL_FD")
+    try:
+        channel_fd = int(fd_text)
+    except ValueError:
+        raise ValueError("hearth bootstrap: HEARTH_CHANNEL_FD is not a file descriptor: %r" % fd_text) from None
+    task_root = required("HEARTH_TASK_ROOT")
+    if not os.path.isabs(task_root):
+        raise ValueError("hearth bootstrap: HEARTH_TASK_ROOT must be an absolute path, got %r" % task_root)
+
+    def number(name):
+        try:
+            return int(env.get(name, "0"))
+        except ValueError:
+            return 0
+
+    spec = FunctionSpec(
+        handler=required("HEARTH_HANDLER"),
+        task_root=task_root,
+        function_name=env.get("HEARTH_FUNCTION_NAME", ""),
+        function_version=env.get("HEARTH_FUNCTION_VERSION", ""),
+        memory_mb=number("HEARTH_MEMORY_MB"),
+        timeout_s=number("HEARTH_TIMEOUT_S"),
+    )
+    return channel_fd, spec
+
+
+# ---------------------------------------------------------------------------
+# Channel
+
+
+class Channel:
+    """Length-prefixed JSON frames over a stream socket."""
+
+    def __init__(self, fd):
+        self.sock = socket.socket(fileno=fd)
+        self.sock.settimeout(None)
+
+    def _read_exact(self, n):
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            try:
+                k = self.sock.recv_into(view[got:], n - got)
+            except InterruptedError:
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                raise ChannelClosed() from None
+            if k == 0:
+                raise ChannelClosed()
+            got += k
+        return buf
+
+    def receive(self):
+        """The next message; raises ChannelClosed at end of stream, ProtocolError on a bad frame."""
+        header = self._read_exact(4)
+        (length,) = struct.unpack(">I", header)
+        if length > MAX_FRAME_BYTES:
+            raise ProtocolError("frame of %d bytes exceeds the limit of %d" % (length, MAX_FRAME_BYTES))
+        body = self._read_exact(length)
+        try:
+            message = json.loads(body.decode("utf-8"))
+        except ValueError as e:
+            raise ProtocolError("frame is not JSON: %s" % e) from None
+        if not isinstance(message, dict):
+            raise ProtocolError("frame is not a JSON object")
+        return message
+
+    def send(self, message):
+        body = encode_json(message)
+        if len(body) > MAX_FRAME_BYTES:
+            raise ValueError("frame of %d bytes exceeds the limit of %d" % (len(body), MAX_FRAME_BYTES))
+        try:
+            self.sock.sendall(struct.pack(">I", len(body)))
+            self.sock.sendall(body)
+        except (BrokenPipeError, ConnectionResetError):
+            raise ChannelClosed() from None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def encode_json(message):
+    try:
+        return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates cannot be UTF-8: escape them instead.
+        return json.dumps(message, separators=(",", ":")).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+def _user_frames(tb):
+    """Traceback entries without the bootstrap's and importlib's own frames."""
+    def is_runtime_frame(frame):
+        name = frame.filename
+        if name.startswith("<frozen importlib"):
+            return True
+        real = os.path.realpath(name)
+        return real == _BOOTSTRAP_FILE or real.startswith(_IMPORTLIB_DIR)
+
+    return traceback.StackSummary.from_list([f for f in traceback.extract_tb(tb) if not is_runtime_frame(f)])
+
+
+def error_from_exception(e, error_type=None, message=None):
+    """Lambda's error shape for an exception."""
+    return {
+        "errorType": error_type or type(e).__name__,
+        "errorMessage": message if message is not None else _safe_str(e),
+        "stackTrace": _user_frames(e.__traceback__).format(),
+    }
+
+
+def _safe_str(value):
+    try:
+        return str(value)
+    except Exception:
+        return "(the exception could not be converted to a string)"
+
+
+def runtime_error(error_type, message, stack_trace=None):
+    return {"errorType": error_type, "errorMessage": message, "stackTrace": stack_trace or []}
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+class LoadedFunction:
+    __slots__ = ("handler", "init_ms", "spec")
+
+    def __init__(self, handler, init_ms, spec):
+        self.handler = handler
+        self.init_ms = init_ms
+        self.spec = spec
+
+
+def load_function(spec):
+    """Imports the handler's module (running the function's init) and finds the handler."""
+    t0 = time.perf_counter()
+    modname, dot, fname = spec.handler.rpartition(".")
+    if not dot or not modname or not fname or modname.endswith("/"):
+        raise InitFailure(runtime_error("Runtime.MalformedHandlerName", "Bad handler '%s': expected 'module.function', e.g. 'app.handler'" % spec.handler))
+    module_name = modname.replace("/", ".")
+    parts = module_name.split(".")
+    if any(p == "" or p == ".." for p in parts) or modname.startswith("/"):
+        raise InitFailure(runtime_error("Runtime.MalformedHandlerName", "Bad handler '%s': the module must be inside the function's code" % spec.handler))
+
+    task_root = os.path.abspath(spec.task_root)
+    top = parts[0]
+    if top in sys.builtin_module_names:
+        raise InitFailure(runtime_error("Runtime.BuiltInModuleConflict", "Cannot use built-in module %s as a handler module" % top))
+    existing = sys.modules.get(top)
+    if existing is not None and not _is_under(getattr(existing, "__file__", None), task_root):
+        raise InitFailure(
+            runtime_error("Runtime.BuiltInModuleConflict", "Cannot use module name '%s' for the handler: the runtime already uses a module of that name" % top)
+        )
+
+    try:
+        os.chdir(task_root)
+    except OSError as e:
+        raise InitFailure(runtime_error("Runtime.ImportModuleError", "Unable to enter the function's directory %s: %s" % (task_root, e))) from None
+    # The function's code comes first on the path; the bootstrap's own directory is not on it.
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != _BOOTSTRAP_DIR]
+    sys.path.insert(0, task_root)
+    importlib.invalidate_caches()
+
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise InitFailure(error_from_exception(e, "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (modname, _safe_str(e)))) from None
+    except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s\n' % (e.filename, e.lineno, (e.text or "").strip())]
+        raise InitFailure(runtime_error("Runtime.UserCodeSyntaxError", "Syntax error in module '%s': %s" % (modname, _safe_str(e)), trace)) from None
+    except Exception as e:
+        raise InitFailure(error_from_exception(e)) from None
+
+    if not hasattr(module, fname):
+        raise InitFailure(runtime_error("Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (fname, modname)))
+    handler = getattr(module, fname)
+    if not callable(handler):
+        raise InitFailure(runtime_error("Runtime.HandlerNotFound", "Handler '%s' on module '%s' is not callable" % (fname, modname)))
+    return LoadedFunction(handler, (time.perf_counter() - t0) * 1000.0, spec)
+
+
+def _is_under(file, root):
+    if not file:
+        return False
+    file = os.path.abspath(file)
+    return file == root or file.startswith(root.rstrip(os.sep) + os.sep)
+
+
+# ---------------------------------------------------------------------------
+# Output
+
+
+def _write_fully(fd, data):
+    view = memoryview(data)
+    while len(view) > 0:
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            time.sleep(0.001)
+            continue
+        except InterruptedError:
+            continue
+        except OSError:
+            return  # EPIPE/EBADF: nobody reads this stream any more
+        view = view[n:]
+
+
+def flush_stdio():
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+def write_sentinels(request_id):
+    """Flushes the function's output, then marks the end of invocation `request_id`."""
+    flush_stdio()
+    line = (SENTINEL_PREFIX + request_id + "\n").encode("utf-8", "backslashreplace")
+    _write_fully(1, line)
+    _write_fully(2, line)
+
+
+# ---------------------------------------------------------------------------
+# Invocations
+
+
+class LambdaContext:
+    """Lambda's context object."""
+
+    def __init__(self, request_id, deadline_ms, context):
+        self.aws_request_id = request_id
+        self.function_name = str(context.get("functionName", ""))
+        self.function_version = str(context.get("functionVersion", ""))
+        try:
+            self.memory_limit_in_mb = int(context.get("memoryLimitMB", 0))
+        except (TypeError, ValueError):
+            self.memory_limit_in_mb = 0
+        self.invoked_function_arn = str(context.get("invokedFunctionArn", ""))
+        self.log_group_name = str(context.get("logGroupName", ""))
+        self.log_stream_name = str(context.get("logStreamName", ""))
+        self.client_context = None
+        self.identity = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+    def __repr__(self):
+        return "LambdaContext([aws_request_id=%s,function_name=%s,function_version=%s,memory_limit_in_mb=%s])" % (
+            self.aws_request_id,
+            self.function_name,
+            self.function_version,
+            self.memory_limit_in_mb,
+        )
+
+
+def invoke(fn, message):
+    """Runs the handler for one `invoke` message and returns the `result` message."""
+    request_id = message["id"]
+    try:
+        event = json.loads(message["event"])
+    except ValueError as e:
+        error = runtime_error("Runtime.InvalidEvent", "The event is not JSON: %s" % e)
+        return {"t": "result", "id": request_id, "ok": False, "error": error, "execMs": 0, "startedAt": time.time() * 1000.0}
+    context = LambdaContext(request_id, float(message.get("deadline", 0)), message.get("context") or {})
+    handler = fn.handler
+    started_at = time.time() * 1000.0
+    t0 = time.perf_counter()
+    try:
+        value = handler(event, context)
+    except Exception as e:
+        exec_ms = (time.perf_counter() - t0) * 1000.0
+        return {"t": "result", "id": request_id, "ok": False, "error": error_from_exception(e), "execMs": exec_ms, "startedAt": started_at}
+    exec_ms = (time.perf_counter() - t0) * 1000.0
+    try:
+        payload = json.dumps(value, allow_nan=False)
+    except Exception as e:
+        error = runtime_error("Runtime.SerializationError", "Unable to marshal response: %s" % _safe_str(e))
+        return {"t": "result", "id": request_id, "ok": False, "error": error, "execMs": exec_ms, "startedAt": started_at}
+    return {"t": "result", "id": request_id, "ok": True, "payload": payload, "execMs": exec_ms, "startedAt": started_at}
+
+
+def serve(channel, fn):
+    """Serves invocations until the channel closes (returns) or the agent breaks the protocol (raises)."""
+    while True:
+        message = channel.receive()
+        if message.get("t") != "invoke":
+            raise ProtocolError("unexpected message type %r" % (message.get("t"),))
+        if not isinstance(message.get("id"), str) or not isinstance(message.get("event"), str):
+            raise ProtocolError("invoke needs a string id and a string event")
+        result = invoke(fn, message)
+        write_sentinels(message["id"])
+        try:
+            channel.send(result)
+        except ValueError:
+            error = runtime_error(
+                "Function.ResponseSizeTooLarge", "Response payload size exceeded the maximum frame size (%d bytes)" % MAX_FRAME_BYTES
+            )
+            too_large = {"t": "result", "id": result["id"], "ok": False, "error": error}
+            too_large["execMs"] = result["execMs"]
+            too_large["startedAt"] = result["startedAt"]
+            channel.send(too_large)
+
+
+# ---------------------------------------------------------------------------
+# Main (cold start)
+
+
+def _exit(status):
+    """Exits now, without waiting for threads the function may have started."""
+    flush_stdio()
+    os._exit(status)
+
+
+def main():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
+    try:
+        channel_fd, spec = read_environment(os.environ)
+    except ValueError as e:
+        _write_fully(2, ("%s\n" % e).encode("utf-8"))
+        _exit(1)
+    channel = Channel(channel_fd)
+    try:
+        try:
+            fn = load_function(spec)
+        except InitFailure as failure:
+            flush_stdio()
+            channel.send({"t": "init_error", "error": failure.error})
+            _exit(1)
+        channel.send({"t": "ready", "pid": os.getpid(), "initMs": fn.init_ms})
+        serve(channel, fn)
+    except ChannelClosed:
+        _exit(0)
+    except SystemExit as e:
+        # The function called sys.exit(): exit with its status, without waiting for its threads.
+        code = e.code
+        if code is None:
+            _exit(0)
+        if isinstance(code, int):
+            _exit(code & 0xFF)
+        _write_fully(2, ("%s\n" % (code,)).encode("utf-8", "backslashreplace"))
+        _exit(1)
+    except ProtocolError as e:
+        _write_fully(2, ("hearth bootstrap: protocol error: %s\n" % e).encode("utf-8"))
+        channel.close()
+        _exit(1)
+    _exit(0)
+
+
+if __name__ == "__main__":
+    main()
