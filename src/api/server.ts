@@ -1,5 +1,5 @@
 // The HTTP API (fastify): parsers, auth, error mapping, and the route tables.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Hearth } from '../hearth.js';
 import { HearthError, isHearthError } from '../errors.js';
 import { checkBearer } from './auth.js';
@@ -9,10 +9,9 @@ import { invokeRoutes } from './routes/invoke.js';
 export function buildServer(hearth: Hearth): FastifyInstance {
   const app = Fastify({
     loggerInstance: hearth.log.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: Math.ceil(hearth.config.maxUploadBytes * 1.4) + 64 * 1024,
-    // Function names and paths are validated by schema; keep the router strict.
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
   });
 
   // Every body arrives as raw bytes; each route decides how to read it (events are passed through untouched).
