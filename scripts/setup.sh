@@ -43,9 +43,9 @@ fi
 echo "hearth setup: building TypeScript"
 npm run --silent build
 for example in examples/*/; do
-  if [ -f "$example/package.json" ]; then
+  if [ -f "$example/package.json" ] && grep -q '"dependencies"' "$example/package.json"; then
     echo "hearth setup: installing dependencies of $example"
-    npm --prefix "$example" install --omit=dev --no-audit --no-fund --loglevel=error >/dev/null
+    npm --prefix "$example" ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null
   fi
 done
 echo "hearth setup: done. Start hearth with: npx hearth up"

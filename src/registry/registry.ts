@@ -91,6 +91,9 @@ export class Registry {
   }
 
   private commit(manifest: Manifest, stagedCode: string, sha256: string, bytes: number): FunctionVersion {
+    // Deploying exactly what is already the latest version is a no-op (e.g. `hearth up --deploy` on every start).
+    const latest = this.store.latest(manifest.name);
+    if (latest && latest.codeSha256 === sha256 && JSON.stringify(latest.manifest) === JSON.stringify(manifest)) return latest;
     const version = this.store.nextVersion(manifest.name);
     const finalDir = path.join(this.functionsDir, manifest.name, `v${version}-${sha256.slice(0, 12)}`);
     fs.mkdirSync(path.dirname(finalDir), { recursive: true, mode: 0o755 });

@@ -31,8 +31,11 @@ test('restart keeps every function and version; orphans of a crashed deploy are 
       assert.equal(got.versions.length, 2);
       assert.equal(fs.existsSync(orphan), false, 'orphan code dir removed');
       assert.deepEqual(fs.readdirSync(path.join(dataDir, 'staging')), []);
-      // Version numbers keep counting after a restart.
+      // Deploying the same code and manifest again is a no-op; a change counts on after the restart.
+      assert.equal((await deployOk(second.url, dir)).version, 2);
+      fs.writeFileSync(path.join(dir, 'index.mjs'), 'export const handler = () => "v3";');
       assert.equal((await deployOk(second.url, dir)).version, 3);
+      assert.equal((await invoke(second.url, 'keeper')).body, 'v3');
     } finally {
       await second.cleanup();
     }
