@@ -581,6 +581,8 @@ function serve(channel, fn) {
     const result = resultMessage(invocation);
     await writeSentinels(invocation.id);
     let frame = result;
+    // Tell the agent not to send another invocation: this process exits right after the result.
+    if (invocation.fatal) frame.exiting = true;
     try {
       await channel.send(frame);
     } catch (error) {

@@ -148,6 +148,8 @@ export class Instance extends EventEmitter {
       case 'result': {
         const p = this.pending;
         if (!p || p.request.id !== message.id) return this.fail(`result for unknown request ${message.id}`);
+        // The runtime is about to exit (uncaught error): never hand it another invocation.
+        if (message.exiting) this.state = 'dead';
         this.finish(
           message.ok
             ? { ok: true, payload: message.payload, execMs: message.execMs, startedAt: message.startedAt }

@@ -30,8 +30,8 @@ export type AgentMessage = {
 export type InstanceMessage =
   | { t: 'ready'; pid: number; initMs: number }
   | { t: 'init_error'; error: LambdaError }
-  | { t: 'result'; id: string; ok: true; payload: string; execMs: number; startedAt: number }
-  | { t: 'result'; id: string; ok: false; error: LambdaError; execMs: number; startedAt: number };
+  | { t: 'result'; id: string; ok: true; payload: string; execMs: number; startedAt: number; exiting?: boolean }
+  | { t: 'result'; id: string; ok: false; error: LambdaError; execMs: number; startedAt: number; exiting?: boolean };
 
 export function encodeFrame(message: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(message), 'utf8');

@@ -53,7 +53,7 @@ test('a crashing instance (exit, signal) returns a clear error and the next call
     h.url,
     writeFunction(
       { name: 'crasher', runtime: 'nodejs20', handler: 'index.handler' },
-      { 'index.mjs': 'export const handler = (e) => { if (e.exit !== undefined) process.exit(e.exit); if (e.signal) process.kill(process.pid, e.signal); return "alive"; };' },
+      { 'index.mjs': 'export const handler = (e) => { if (e.exit !== undefined) process.exit(e.exit); if (e.signal) process.kill(process.pid, e.signal); if (e.uncaught) return new Promise(() => setTimeout(() => { throw new Error("boom in timer"); }, 5)); return "alive"; };' },
     ),
   );
   const exited = await invoke(h.url, 'crasher', { exit: 3 });
@@ -62,6 +62,12 @@ test('a crashing instance (exit, signal) returns a clear error and the next call
   const signalled = await invoke(h.url, 'crasher', { signal: 'SIGSEGV' });
   assert.deepEqual(signalled.body, { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error: signal: SIGSEGV' });
   assert.equal((await invoke(h.url, 'crasher', {})).body, 'alive');
+  // An uncaught exception ends the call with its error; the dying process is never handed the next call.
+  const uncaught = await invoke(h.url, 'crasher', { uncaught: true });
+  assert.equal((uncaught.body as { errorMessage: string }).errorMessage, 'boom in timer');
+  const after = await invoke(h.url, 'crasher', {});
+  assert.equal(after.body, 'alive');
+  assert.equal(after.headers.get('x-hearth-start-path'), 'cold');
 
   await deployOk(h.url, writeFunction({ name: 'pycrash', runtime: 'python3.11', handler: 'app.handler' }, { 'app.py': 'import os\ndef handler(e, c):\n    os._exit(7)\n' }));
   const py = await invoke(h.url, 'pycrash');
