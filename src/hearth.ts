@@ -19,7 +19,12 @@ export class Hearth {
   readonly logs: FunctionLogs;
   readonly metrics: Metrics;
 
-  constructor(readonly config: HearthConfig, readonly log: Logger) {
+  constructor(
+    readonly config: HearthConfig,
+    readonly log: Logger,
+    /** Replaces the start paths (benchmarks run baselines, e.g. a container per instance, behind the same scheduler). */
+    startersFor?: (logs: FunctionLogs) => Map<Exclude<StartPath, 'warm'>, InstanceStarter>,
+  ) {
     this.metrics = new Metrics();
     this.logs = new FunctionLogs(path.join(config.dataDir, 'logs'));
     this.registry = new Registry({
@@ -28,11 +33,10 @@ export class Hearth {
       keepVersions: config.keepVersions,
       log,
     });
-    const starters = new Map<Exclude<StartPath, 'warm'>, InstanceStarter>();
-    starters.set(
-      'cold',
-      new ColdStarter({ nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }),
-    );
+    const starters = startersFor?.(this.logs) ?? new Map<Exclude<StartPath, 'warm'>, InstanceStarter>();
+    if (!startersFor) {
+      starters.set('cold', new ColdStarter({ nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }));
+    }
     this.scheduler = new Scheduler(
       starters,
       { maxInstances: config.maxInstances, memoryBudgetMB: config.memoryBudgetMB, keepAliveMs: config.keepAliveMs, queueLength: config.queueLength },

@@ -12,9 +12,13 @@ export interface RunningHearth {
   stop(): Promise<void>;
 }
 
-export async function startHearth(overrides: Partial<HearthConfig> = {}, log: Logger = createLogger()): Promise<RunningHearth> {
+export async function startHearth(
+  overrides: Partial<HearthConfig> = {},
+  log: Logger = createLogger(),
+  startersFor?: ConstructorParameters<typeof Hearth>[2],
+): Promise<RunningHearth> {
   const config = loadConfig(overrides);
-  const hearth = new Hearth(config, log);
+  const hearth = new Hearth(config, log, startersFor);
   const server = buildServer(hearth);
   try {
     await server.listen({ host: config.host, port: config.port });

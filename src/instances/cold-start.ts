@@ -1,5 +1,5 @@
 // The cold start path: a fresh runtime process per new instance.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { FunctionVersion } from '../registry/store.js';
@@ -22,6 +22,18 @@ export function runtimeCommand(runtime: Runtime, options: Pick<ColdStarterOption
   return [options.pythonBinary, '-X', 'utf8', path.join(options.runtimeDir, 'python', 'bootstrap.py')];
 }
 
+/**
+ * Resolves when `child` has exited and its output has been read: on 'close', or
+ * shortly after 'exit' if something else (a grandchild) still holds the pipes.
+ */
+export function processExit(child: ChildProcess, graceMs = 100): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => setTimeout(() => resolve({ code, signal }), graceMs).unref());
+    child.once('error', () => resolve({ code: null, signal: null }));
+  });
+}
+
 export class ColdStarter implements InstanceStarter {
   readonly path = 'cold' as const;
 
@@ -40,10 +52,7 @@ export class ColdStarter implements InstanceStarter {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       detached: false,
     });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => resolve({ code: null, signal: null }));
-    });
+    const exited = processExit(child);
     const proc: InstanceProcess = {
       pid: child.pid ?? -1,
       kill: (signal) => child.kill(signal),

@@ -75,6 +75,8 @@ export class Instance extends EventEmitter {
   initMs = 0;
   private pending: Pending | undefined;
   private readyWaiter: { resolve(initMs: number): void; reject(e: Error): void } | undefined;
+  /** The last lines of output outside any invocation (shown when the process dies during init). */
+  private readonly recentOutput: string[] = [];
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** Resolves once the process is gone and the starter's cleanup ran. */
   readonly gone: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -97,7 +99,8 @@ export class Instance extends EventEmitter {
       captureOutput(stream, {
         line: (text) => {
           this.logs.append(fn.name, this.pending?.request.id, name, text);
-          this.pending?.logLines.push(text);
+          if (this.pending) this.pending.logLines.push(text);
+          else if (this.recentOutput.push(text) > 10) this.recentOutput.shift();
         },
         end: (requestId) => {
           const p = this.pending;
@@ -227,7 +230,8 @@ export class Instance extends EventEmitter {
       ? { errorType: 'Runtime.OutOfMemory', errorMessage: `Runtime exited with error: out of memory (limit ${this.fn.manifest.memoryMB} MB)` }
       : { errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with error: ${how}` };
     if (this.readyWaiter) {
-      this.readyWaiter.reject(new InitError({ ...error, errorMessage: `${error.errorMessage} during init` }, kind));
+      const output = this.recentOutput.length > 0 ? `; last output: ${this.recentOutput.join(' | ').slice(-1000)}` : '';
+      this.readyWaiter.reject(new InitError({ ...error, errorMessage: `${error.errorMessage} during init${output}` }, kind));
       this.readyWaiter = undefined;
     }
     if (this.pending) this.finishWithError(error, kind);
