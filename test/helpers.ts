@@ -10,8 +10,16 @@ import { zipDirectory } from '../src/cli/zip-dir.js';
 
 export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
+const createdDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of createdDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `hearth-test-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hearth-test-${prefix}-`));
+  createdDirs.push(dir);
+  return dir;
 }
 
 export interface TestHearth extends RunningHearth {
