@@ -26,6 +26,17 @@ export interface PhaseTimings extends StartTimings {
   startMs: number;
 }
 
+/** The phases of an invocation, by name, in the order they happen (headers, metrics, CLI). */
+export const PHASES = [
+  ['queue', 'queueMs'],
+  ['sandbox', 'sandboxMs'],
+  ['process', 'processMs'],
+  ['init', 'initMs'],
+  ['exec', 'execMs'],
+  ['start', 'startMs'],
+  ['total', 'totalMs'],
+] as const satisfies ReadonlyArray<readonly [string, keyof PhaseTimings]>;
+
 export interface InvocationResult {
   requestId: string;
   function: string;
@@ -151,16 +162,10 @@ export class Scheduler {
 
   private observe(fn: FunctionVersion, startPath: StartPath, t: PhaseTimings, outcome: InvokeOutcome): void {
     const runtime = fn.manifest.runtime;
-    const phases: Array<[string, number]> = [
-      ['queue', t.queueMs],
-      ['sandbox', t.sandboxMs],
-      ['process', t.processMs],
-      ['init', t.initMs],
-      ['exec', t.execMs],
-      ['total', t.totalMs],
-    ];
-    for (const [phase, ms] of phases) this.metrics.phaseSeconds.observe({ phase, start_path: startPath, runtime }, ms / 1000);
-    this.metrics.startSeconds.observe({ start_path: startPath, runtime }, t.startMs / 1000);
+    for (const [phase, field] of PHASES) {
+      if (phase === 'start') this.metrics.startSeconds.observe({ start_path: startPath, runtime }, t.startMs / 1000);
+      else this.metrics.phaseSeconds.observe({ phase, start_path: startPath, runtime }, t[field] / 1000);
+    }
     const outcomeLabel = outcome.ok ? 'ok' : outcome.errorKind === 'handler' ? 'error' : (outcome.errorKind ?? 'error');
     this.metrics.invocations.inc({ function: fn.name, start_path: startPath, outcome: outcomeLabel });
   }

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Hearth } from '../../hearth.js';
 import { HearthError } from '../../errors.js';
-import type { InvocationResult } from '../../scheduler/scheduler.js';
+import { PHASES, type InvocationResult } from '../../scheduler/scheduler.js';
 import { EmptyQuery, FunctionParams, parseInput } from '../schemas.js';
 
 /** Turns a request body into the event's JSON text. */
@@ -25,17 +25,7 @@ export function eventFromBody(contentType: string | undefined, body: unknown): s
 }
 
 export function serverTiming(result: InvocationResult): string {
-  const t = result.timings;
-  const parts: Array<[string, number]> = [
-    ['queue', t.queueMs],
-    ['sandbox', t.sandboxMs],
-    ['process', t.processMs],
-    ['init', t.initMs],
-    ['exec', t.execMs],
-    ['start', t.startMs],
-    ['total', t.totalMs],
-  ];
-  return parts.map(([name, ms]) => `${name};dur=${ms.toFixed(3)}`).join(', ');
+  return PHASES.map(([name, field]) => `${name};dur=${result.timings[field].toFixed(3)}`).join(', ');
 }
 
 function setInvocationHeaders(reply: FastifyReply, result: InvocationResult): void {
