@@ -1,5 +1,6 @@
 // The cold start path: a fresh runtime process per new instance.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { FunctionVersion } from '../registry/store.js';
@@ -21,6 +22,9 @@ export function runtimeCommand(runtime: Runtime, options: Pick<ColdStarterOption
   if (runtime === 'nodejs20') return [options.nodeBinary, path.join(options.runtimeDir, 'node', 'bootstrap.mjs')];
   return [options.pythonBinary, '-X', 'utf8', path.join(options.runtimeDir, 'python', 'bootstrap.py')];
 }
+
+/** util-linux's setpriv sets PR_SET_PDEATHSIG before it execs the runtime (util-linux is essential on Debian). */
+const PDEATHSIG_PREFIX = fs.existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--'] : [];
 
 /**
  * Resolves when `child` has exited and its output has been read: on 'close', or
@@ -45,7 +49,8 @@ export class ColdStarter implements InstanceStarter {
 
   async start(fn: FunctionVersion): Promise<StartedInstance> {
     const t0 = performance.now();
-    const [binary, ...args] = runtimeCommand(fn.manifest.runtime, this.options);
+    // The runtime dies with hearth, even when it is busy and never sees its channel close.
+    const [binary, ...args] = [...PDEATHSIG_PREFIX, ...runtimeCommand(fn.manifest.runtime, this.options)];
     const child = spawn(binary!, args, {
       cwd: fn.codeDir,
       env: instanceEnvironment(fn, fn.codeDir),
