@@ -11,6 +11,7 @@ APT_PACKAGES=(
   python3           # node-gyp, and the python3.11 runtime (/usr/bin/python3)
   python3-numpy     # examples/numpy-python and the heavy-init benchmarks
   iproute2          # network namespaces for instances
+  slirp4netns       # egress for instances without host sysctl or firewall changes
   crun              # the container-per-instance baseline in bench/
 )
 
