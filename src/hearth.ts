@@ -1,6 +1,7 @@
 // The platform as one object: registry, instance starters, scheduler, logs and
 // metrics, built from a config. The HTTP API and the tests drive it through
 // this interface; main.ts wires it to a server.
+import crypto from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { HearthConfig } from './config.js';
@@ -10,6 +11,7 @@ import { FunctionLogs } from './instances/function-logs.js';
 import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
 import { Metrics } from './metrics.js';
+import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
 import { Registry, type FunctionVersion } from './registry/registry.js';
 import { Scheduler, type InvocationResult } from './scheduler/scheduler.js';
 
@@ -18,6 +20,8 @@ export class Hearth {
   readonly scheduler: Scheduler;
   readonly logs: FunctionLogs;
   readonly metrics: Metrics;
+  /** Per-instance cgroups; undefined when the host offers none to hearth (not root, no memory/pids controllers). */
+  cgroups: CgroupManager | undefined;
 
   constructor(
     readonly config: HearthConfig,
@@ -35,7 +39,7 @@ export class Hearth {
     });
     const starters = startersFor?.(this.logs) ?? new Map<Exclude<StartPath, 'warm'>, InstanceStarter>();
     if (!startersFor) {
-      starters.set('cold', new ColdStarter({ nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }));
+      starters.set('cold', new ColdStarter({ cgroups: () => this.cgroups, nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }));
     }
     this.scheduler = new Scheduler(
       starters,
@@ -46,6 +50,20 @@ export class Hearth {
     this.registry.onChange((event) => {
       if (event.kind === 'deployed' && event.version) this.scheduler.retireOldVersions(event.name, event.version.version);
     });
+  }
+
+  /** Prepares what needs the host: cgroups (a crashed run's leftovers are removed). */
+  async init(): Promise<void> {
+    const host = detectCgroupHost();
+    if (process.getuid?.() !== 0 || !host.preferred) {
+      this.log.warn({ problems: host.problems }, 'no usable cgroups: instances run without memory limits or OOM detection');
+      return;
+    }
+    // One root per data directory, so that several hearth servers on a host never touch each other's cgroups.
+    const rootName = `hearth-${crypto.createHash('sha256').update(path.resolve(this.config.dataDir)).digest('hex').slice(0, 12)}`;
+    const manager = new CgroupManager({ rootName, host });
+    await manager.start();
+    this.cgroups = manager;
   }
 
   async deploy(zip: Buffer, manifest?: unknown): Promise<FunctionVersion> {
@@ -59,6 +77,7 @@ export class Hearth {
     this.scheduler.removeFunction(name);
     this.registry.removeCode(versions);
     this.logs.remove(name);
+    await this.cgroups?.getGroup(`fn-${name}`)?.remove();
     this.log.info({ function: name }, 'deleted');
   }
 
@@ -90,6 +109,7 @@ export class Hearth {
 
   async close(): Promise<void> {
     await this.scheduler.close();
+    await this.cgroups?.close();
     await this.logs.close();
     this.registry.close();
   }

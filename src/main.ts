@@ -21,6 +21,7 @@ export async function startHearth(
   const hearth = new Hearth(config, log, startersFor);
   const server = buildServer(hearth);
   try {
+    await hearth.init();
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
     await hearth.close();

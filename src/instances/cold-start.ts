@@ -5,11 +5,15 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { FunctionVersion } from '../registry/store.js';
 import type { Runtime } from '../registry/manifest.js';
+import { instanceCgroupFor } from '../sandbox/instance-cgroup.js';
+import type { CgroupManager } from '../sandbox/cgroups.js';
 import type { FunctionLogs } from './function-logs.js';
 import { Instance, type InstanceProcess } from './instance.js';
 import { instanceEnvironment, type InstanceStarter, type StartedInstance } from './starter.js';
 
 export interface ColdStarterOptions {
+  /** Per-instance cgroups (memory limit, pids limit, OOM detection), when the host offers them. */
+  cgroups: () => CgroupManager | undefined;
   nodeBinary: string;
   pythonBinary: string;
   runtimeDir: string;
@@ -58,12 +62,21 @@ export class ColdStarter implements InstanceStarter {
       detached: false,
     });
     const exited = processExit(child);
+    const leaf = instanceCgroupFor(this.options.cgroups(), fn);
+    try {
+      if (leaf && child.pid !== undefined) leaf.cgroup.addProcess(child.pid);
+    } catch (error) {
+      child.kill('SIGKILL');
+      await leaf?.release();
+      throw error;
+    }
     const proc: InstanceProcess = {
       pid: child.pid ?? -1,
       kill: (signal) => child.kill(signal),
       exited,
       stdout: child.stdout,
       stderr: child.stderr,
+      ...(leaf ? { wasOomKilled: () => leaf.cgroup.outOfMemory(), cleanup: () => leaf.release() } : {}),
     };
     const instance = new Instance(fn, 'cold', proc, child.stdio[3] as Duplex, this.options.logs);
     const initMs = await instance.waitReady(this.options.initTimeoutMs);

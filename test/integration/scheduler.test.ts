@@ -131,3 +131,21 @@ test('when every instance is busy and the budget is full, calls queue until one 
     await tight.cleanup();
   }
 });
+
+test('an instance that exceeds its memory limit is killed alone with a clear out-of-memory error', { skip: process.getuid?.() !== 0 ? 'needs root for cgroups' : false }, async () => {
+  await deployOk(h.url, writeFunction({ name: 'hog-node', runtime: 'nodejs20', handler: 'index.handler', memoryMB: 128 }, { 'index.mjs': 'export const handler = (e) => { if (e.hog) { const b = Buffer.alloc(400 * 1024 * 1024, 1); return b.length; } return "fine"; };' }));
+  await deployOk(h.url, writeFunction({ name: 'hog-py', runtime: 'python3.11', handler: 'app.handler', memoryMB: 128 }, { 'app.py': 'def handler(e, c):\n    if e.get("hog"):\n        x = b"x" * (400 * 2**20)\n        return len(x)\n    return "fine"\n' }));
+  for (const name of ['hog-node', 'hog-py']) {
+    assert.equal((await invoke(h.url, name)).body, 'fine');
+    const r = await invoke(h.url, name, { hog: true });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-hearth-error-kind'), 'oom', `${name}: ${r.text}`);
+    assert.deepEqual(r.body, { errorType: 'Runtime.OutOfMemory', errorMessage: 'Runtime exited with error: out of memory (limit 128 MB)' });
+    const next = await invoke(h.url, name);
+    assert.equal(next.body, 'fine');
+    assert.equal(next.headers.get('x-hearth-start-path'), 'cold');
+  }
+  assert.equal((await invoke(h.url, 'steady')).body, 'steady', 'other functions are untouched');
+  const metrics = await (await fetch(`${h.url}/metrics`)).text();
+  assert.match(metrics, /hearth_invocations_total\{function="hog-node",start_path="warm",outcome="oom"\} 1/);
+});
