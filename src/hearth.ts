@@ -74,7 +74,7 @@ export class Hearth {
 
   async remove(name: string): Promise<void> {
     const versions = await this.registry.remove(name);
-    this.scheduler.removeFunction(name);
+    await this.scheduler.removeFunction(name);
     this.registry.removeCode(versions);
     this.logs.remove(name);
     await this.cgroups?.getGroup(`fn-${name}`)?.remove();

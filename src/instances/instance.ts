@@ -74,6 +74,13 @@ export class Instance extends EventEmitter {
   invocations = 0;
   initMs = 0;
   private pending: Pending | undefined;
+  /**
+   * Per output stream, the invocations whose end sentinel has not been read on that
+   * stream yet, oldest first: output read from the stream belongs to the first. The
+   * result frame can be read before the last output (another fd), so attribution
+   * follows the sentinels, not `pending`.
+   */
+  private readonly outputOwners: Record<'stdout' | 'stderr', Pending[]> = { stdout: [], stderr: [] };
   private readyWaiter: { resolve(initMs: number): void; reject(e: Error): void } | undefined;
   /** The last lines of output outside any invocation (shown when the process dies during init). */
   private readonly recentOutput: string[] = [];
@@ -98,13 +105,17 @@ export class Instance extends EventEmitter {
       if (!stream) continue;
       captureOutput(stream, {
         line: (text) => {
-          this.logs.append(fn.name, this.pending?.request.id, name, text);
-          if (this.pending) this.pending.logLines.push(text);
+          const owner = this.outputOwners[name][0];
+          this.logs.append(fn.name, owner?.request.id, name, text);
+          if (owner) owner.logLines.push(text);
           else if (this.recentOutput.push(text) > 10) this.recentOutput.shift();
         },
         end: (requestId) => {
-          const p = this.pending;
-          if (p && p.request.id === requestId && ++p.streamsEnded === 2) p.resolveLogs(p.logLines.join('\n'));
+          const owners = this.outputOwners[name];
+          const i = owners.findIndex((o) => o.request.id === requestId);
+          if (i === -1) return;
+          const p = owners.splice(0, i + 1)[i]!;
+          if (++p.streamsEnded === 2) p.resolveLogs(p.logLines.join('\n'));
         },
       });
     }
@@ -183,6 +194,8 @@ export class Instance extends EventEmitter {
         resolve: (outcome) => resolve({ ...outcome, logs: logsPromise }),
       };
       this.pending = pending;
+      if (this.proc.stdout) this.outputOwners.stdout.push(pending);
+      if (this.proc.stderr) this.outputOwners.stderr.push(pending);
       this.channel.write(encodeFrame({ t: 'invoke', id: request.id, event: request.event, deadline: request.deadline, context: request.context }));
     });
   }
@@ -223,7 +236,12 @@ export class Instance extends EventEmitter {
 
   private onExit(info: { code: number | null; signal: NodeJS.Signals | null }): void {
     this.exitInfo = info;
-    const oom = this.proc.wasOomKilled?.() ?? false;
+    let oom = false;
+    try {
+      oom = this.proc.wasOomKilled?.() ?? false;
+    } catch {
+      // the cgroup is already gone: no OOM information
+    }
     const how = info.signal ? `signal: ${info.signal === 'SIGKILL' ? 'killed' : info.signal}` : `exit status ${info.code}`;
     const kind: ErrorKind = oom ? 'oom' : 'crash';
     const error: LambdaError = oom

@@ -354,15 +354,17 @@ export class Scheduler {
     for (const instance of [...pool.idle]) if (instance.fn.version < latestVersion) this.evict(instance, 'retired');
   }
 
-  /** `name` was deleted: every instance stops and queued invocations fail. */
-  removeFunction(name: string): void {
+  /** `name` was deleted: every instance stops and queued invocations fail. Resolves once they are gone. */
+  async removeFunction(name: string): Promise<void> {
     const pool = this.pools.get(name);
     if (!pool) return;
     for (const waiter of [...pool.queue]) {
       this.removeWaiter(pool, waiter);
       waiter.reject(new HearthError('HEARTH_E_FUNCTION_NOT_FOUND', `function '${name}' was deleted`, { function: name }));
     }
-    for (const instance of [...pool.idle, ...pool.busy]) this.evict(instance, 'deleted');
+    const instances = [...pool.idle, ...pool.busy];
+    for (const instance of instances) this.evict(instance, 'deleted');
+    await Promise.all(instances.map((i) => i.gone));
   }
 
   /** Instances and queue per function, with memory (PSS/USS) read from /proc. */
