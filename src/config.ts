@@ -1,4 +1,5 @@
 // hearth's configuration: defaults, environment, command-line overrides, one schema.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,15 @@ import { HearthError } from './errors.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export const LambdaCredentialSchema = z
+  .object({
+    accessKeyId: z.string().regex(/^[A-Za-z0-9]{16,128}$/, 'access key id must be 16-128 letters and digits'),
+    secretAccessKey: z.string().regex(/^[\x21-\x2b\x2d-\x7e]{16,128}$/, 'secret access key must be 16-128 printable ASCII characters without spaces or commas'),
+  })
+  .strict();
+
+export type LambdaCredential = z.infer<typeof LambdaCredentialSchema>;
 
 export const ConfigSchema = z
   .object({
@@ -36,12 +46,19 @@ export const ConfigSchema = z
     nodeBinary: z.string().min(1),
     pythonBinary: z.string().min(1),
     runtimeDir: z.string().min(1),
+    /** Access key pairs accepted by the Lambda-compatible API (SigV4); none = that API refuses every request. */
+    lambdaCredentials: z.array(LambdaCredentialSchema).max(100),
+    /** Delays before the retries of a failed async (Event) invocation; Lambda's default is two retries after 1 and 2 minutes. */
+    lambdaAsyncRetryDelaysMs: z.array(z.number().int().min(0).max(6 * 60 * 60 * 1000)).max(2),
   })
   .strict()
   .superRefine((config, ctx) => {
     if (!LOOPBACK_HOSTS.has(config.host) && !config.token) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['token'], message: `listening on ${config.host} (not loopback) requires a token (--token or HEARTH_TOKEN, at least 16 characters)` });
     }
+    const keyIds = config.lambdaCredentials.map((c) => c.accessKeyId);
+    const duplicate = keyIds.find((id, i) => keyIds.indexOf(id) !== i);
+    if (duplicate) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['lambdaCredentials'], message: `access key id ${duplicate} is configured twice` });
   });
 
 export type HearthConfig = z.infer<typeof ConfigSchema>;
@@ -52,6 +69,52 @@ function envInt(name: string): number | undefined {
   const value = Number(raw);
   if (!Number.isInteger(value)) throw new HearthError('HEARTH_E_BAD_REQUEST', `${name} must be an integer, got '${raw}'`);
   return value;
+}
+
+/**
+ * Parses Lambda API credentials: `ACCESS_KEY_ID:SECRET` pairs separated by commas
+ * or newlines (blank lines and `#` comments ignored).
+ */
+export function parseLambdaCredentials(text: string, source: string): LambdaCredential[] {
+  const entries = text
+    .split(/[,\n]/)
+    .map((e) => e.trim())
+    .filter((e) => e !== '' && !e.startsWith('#'));
+  return entries.map((entry, i) => {
+    const colon = entry.indexOf(':');
+    if (colon <= 0) throw new HearthError('HEARTH_E_BAD_REQUEST', `${source}: entry ${i + 1} is not ACCESS_KEY_ID:SECRET`);
+    const parsed = LambdaCredentialSchema.safeParse({ accessKeyId: entry.slice(0, colon), secretAccessKey: entry.slice(colon + 1) });
+    if (!parsed.success) throw new HearthError('HEARTH_E_BAD_REQUEST', `${source}: entry ${i + 1}: ${parsed.error.issues[0]!.message}`);
+    return parsed.data;
+  });
+}
+
+function envLambdaCredentials(): LambdaCredential[] {
+  const inline = process.env.HEARTH_LAMBDA_CREDENTIALS;
+  const file = process.env.HEARTH_LAMBDA_CREDENTIALS_FILE;
+  const result: LambdaCredential[] = [];
+  if (inline) result.push(...parseLambdaCredentials(inline, 'HEARTH_LAMBDA_CREDENTIALS'));
+  if (file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new HearthError('HEARTH_E_BAD_REQUEST', `HEARTH_LAMBDA_CREDENTIALS_FILE: cannot read ${file}: ${(error as Error).message}`);
+    }
+    result.push(...parseLambdaCredentials(text, file));
+  }
+  return result;
+}
+
+function envIntList(name: string): number[] | undefined {
+  const raw = process.env[name];
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') return [];
+  return raw.split(',').map((part) => {
+    const value = Number(part.trim());
+    if (!Number.isInteger(value)) throw new HearthError('HEARTH_E_BAD_REQUEST', `${name} must be comma-separated integers, got '${raw}'`);
+    return value;
+  });
 }
 
 export function defaultConfig(): HearthConfig {
@@ -73,6 +136,8 @@ export function defaultConfig(): HearthConfig {
     nodeBinary: process.env.HEARTH_NODE ?? process.execPath,
     pythonBinary: process.env.HEARTH_PYTHON ?? '/usr/bin/python3',
     runtimeDir: path.join(REPO_ROOT, 'runtimes'),
+    lambdaCredentials: envLambdaCredentials(),
+    lambdaAsyncRetryDelaysMs: envIntList('HEARTH_LAMBDA_ASYNC_RETRY_DELAYS_MS') ?? [60_000, 120_000],
   };
 }
 

@@ -5,6 +5,7 @@ import { HearthError, isHearthError } from '../errors.js';
 import { checkBearer } from './auth.js';
 import { functionRoutes } from './routes/functions.js';
 import { invokeRoutes } from './routes/invoke.js';
+import { isLambdaApiPath, lambdaRoutes } from './routes/lambda.js';
 
 export function buildServer(hearth: Hearth): FastifyInstance {
   const app = Fastify({
@@ -18,7 +19,10 @@ export function buildServer(hearth: Hearth): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.addHook('onRequest', async (request) => checkBearer(request, hearth.config.token));
+  // The Lambda-compatible API authenticates with SigV4 instead (routes/lambda.ts).
+  app.addHook('onRequest', async (request) => {
+    if (!isLambdaApiPath(request.url)) checkBearer(request, hearth.config.token);
+  });
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
     let hearthError: HearthError;
@@ -54,5 +58,6 @@ export function buildServer(hearth: Hearth): FastifyInstance {
 
   functionRoutes(app, hearth);
   invokeRoutes(app, hearth);
+  lambdaRoutes(app, hearth);
   return app;
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { HearthError } from '../errors.js';
-import { FunctionNameSchema, handlerModuleCandidates, MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
+import { FunctionNameSchema, handlerModuleCandidates, MANIFEST_FILE, parseManifest, type Manifest, type ManifestInput } from './manifest.js';
 import { makeReadOnly, removeTree, unpackZip, type PackageLimits } from './package.js';
 import { RegistryStore, type FunctionSummary, type FunctionVersion } from './store.js';
 
@@ -88,6 +88,34 @@ export class Registry {
     } finally {
       removeTree(staging);
     }
+  }
+
+  /**
+   * Creates a new version of `name` with the latest version's code and its manifest
+   * changed by `patch`. The code is copied through staging, so the update is as
+   * atomic as a deploy; a patch that changes nothing returns the latest version.
+   */
+  async updateConfiguration(name: string, patch: Partial<Omit<ManifestInput, 'name'>>): Promise<FunctionVersion> {
+    const update = this.deployChain.then(() => {
+      const latest = this.get(name);
+      const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      const manifest = parseManifest({ ...latest.manifest, ...defined, name }, 'configuration update');
+      if (JSON.stringify(manifest) === JSON.stringify(latest.manifest)) return latest;
+      const staging = fs.mkdtempSync(path.join(this.stagingDir, 'config-'));
+      try {
+        const codeDir = path.join(staging, 'code');
+        copyTree(latest.codeDir, codeDir);
+        this.checkHandlerExists(codeDir, manifest);
+        makeReadOnly(codeDir);
+        return this.commit(manifest, codeDir, latest.codeSha256, latest.codeBytes);
+      } finally {
+        removeTree(staging);
+      }
+    });
+    this.deployChain = update.catch(() => undefined);
+    const version = await update;
+    this.emit({ kind: 'deployed', name: version.name, version });
+    return version;
   }
 
   private commit(manifest: Manifest, stagedCode: string, sha256: string, bytes: number): FunctionVersion {
@@ -185,5 +213,20 @@ export class Registry {
 
   close(): void {
     this.store.close();
+  }
+}
+
+/** Copies an unpacked package (regular files, directories, symlinks as they are) into `dest`, which must not exist. */
+function copyTree(src: string, dest: string): void {
+  fs.mkdirSync(dest, { mode: 0o755 });
+  for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
+    const from = path.join(src, entry.name);
+    const to = path.join(dest, entry.name);
+    if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(from), to);
+    else if (entry.isDirectory()) copyTree(from, to);
+    else if (entry.isFile()) {
+      fs.copyFileSync(from, to, fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(to, (fs.statSync(from).mode & 0o111) !== 0 ? 0o755 : 0o644);
+    }
   }
 }
