@@ -46,6 +46,8 @@ export const ConfigSchema = z
     nodeBinary: z.string().min(1),
     pythonBinary: z.string().min(1),
     runtimeDir: z.string().min(1),
+    /** Use the fork and repurpose start paths (zygotes and templates) where the runtime supports them. */
+    forkPaths: z.boolean(),
     /** Access key pairs accepted by the Lambda-compatible API (SigV4); none = that API refuses every request. */
     lambdaCredentials: z.array(LambdaCredentialSchema).max(100),
     /** Delays before the retries of a failed async (Event) invocation; Lambda's default is two retries after 1 and 2 minutes. */
@@ -136,6 +138,7 @@ export function defaultConfig(): HearthConfig {
     nodeBinary: process.env.HEARTH_NODE ?? process.execPath,
     pythonBinary: process.env.HEARTH_PYTHON ?? '/usr/bin/python3',
     runtimeDir: path.join(REPO_ROOT, 'runtimes'),
+    forkPaths: process.env.HEARTH_FORK !== '0',
     lambdaCredentials: envLambdaCredentials(),
     lambdaAsyncRetryDelaysMs: envIntList('HEARTH_LAMBDA_ASYNC_RETRY_DELAYS_MS') ?? [60_000, 120_000],
   };

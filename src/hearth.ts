@@ -7,19 +7,33 @@ import type { Logger } from 'pino';
 import type { HearthConfig } from './config.js';
 import { HearthError } from './errors.js';
 import { ColdStarter } from './instances/cold-start.js';
+import { TemplateStarters } from './instances/fork-start.js';
 import { FunctionLogs } from './instances/function-logs.js';
 import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
 import { Metrics } from './metrics.js';
 import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
+import { loadNative, type HearthNative } from './sandbox/native.js';
+import { fdPassingFrom } from './zygote/fd-passing.js';
 import { Registry, type FunctionVersion } from './registry/registry.js';
 import { Scheduler, type InvocationResult } from './scheduler/scheduler.js';
+
+function tryLoadNative(log: Logger): HearthNative | undefined {
+  try {
+    return loadNative();
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'native addon unavailable: only the cold start path is used');
+    return undefined;
+  }
+}
 
 export class Hearth {
   readonly registry: Registry;
   readonly scheduler: Scheduler;
   readonly logs: FunctionLogs;
   readonly metrics: Metrics;
+  /** Zygotes and templates (fork and repurpose paths); undefined when disabled or the native addon is missing. */
+  templates: TemplateStarters | undefined;
   /** Per-instance cgroups; undefined when the host offers none to hearth (not root, no memory/pids controllers). */
   cgroups: CgroupManager | undefined;
 
@@ -38,6 +52,24 @@ export class Hearth {
       log,
     });
     const starters = startersFor?.(this.logs) ?? new Map<Exclude<StartPath, 'warm'>, InstanceStarter>();
+    if (!startersFor && config.forkPaths) {
+      const native = tryLoadNative(log);
+      if (native) {
+        this.templates = new TemplateStarters({
+          nodeBinary: config.nodeBinary,
+          pythonBinary: config.pythonBinary,
+          runtimeDir: config.runtimeDir,
+          native: fdPassingFrom(native),
+          logs: this.logs,
+          log,
+          cgroups: () => this.cgroups,
+          // Node.js zygotes come with the Node fork support in the bootstrap; Python forks with os.fork().
+          runtimes: ['python3.11'],
+        });
+        starters.set('fork', this.templates.fork);
+        starters.set('repurpose', this.templates.repurpose);
+      }
+    }
     if (!startersFor) {
       starters.set('cold', new ColdStarter({ cgroups: () => this.cgroups, nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }));
     }
@@ -48,7 +80,10 @@ export class Hearth {
       log,
     );
     this.registry.onChange((event) => {
-      if (event.kind === 'deployed' && event.version) this.scheduler.retireOldVersions(event.name, event.version.version);
+      if (event.kind === 'deployed' && event.version) {
+        this.scheduler.retireOldVersions(event.name, event.version.version);
+        this.templates?.retire(event.name, event.version.version);
+      }
     });
   }
 
@@ -66,6 +101,11 @@ export class Hearth {
     this.cgroups = manager;
   }
 
+  /** Starts what makes first calls fast: the zygotes. */
+  async warmUp(): Promise<void> {
+    await this.templates?.startZygotes();
+  }
+
   async deploy(zip: Buffer, manifest?: unknown): Promise<FunctionVersion> {
     const version = await this.registry.deploy({ zip, ...(manifest !== undefined ? { manifest } : {}) });
     this.log.info({ function: version.name, version: version.version }, 'deployed');
@@ -74,6 +114,7 @@ export class Hearth {
 
   async remove(name: string): Promise<void> {
     const versions = await this.registry.remove(name);
+    this.templates?.retire(name);
     await this.scheduler.removeFunction(name);
     this.registry.removeCode(versions);
     this.logs.remove(name);

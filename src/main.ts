@@ -22,6 +22,7 @@ export async function startHearth(
   const server = buildServer(hearth);
   try {
     await hearth.init();
+    await hearth.warmUp();
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
     await hearth.close();

@@ -433,5 +433,236 @@ def main():
     _exit(0)
 
 
+# ---------------------------------------------------------------------------
+# Zygote and template mode (docs/protocol.md, "Zygotes and templates")
+#
+# The zygote is trusted: it runs only this file and operator-chosen preloads.
+# It forks a child per template request; the child loads the function (its
+# init runs once) and becomes template[F], which forks one instance per request.
+# Requests arrive with file descriptors (SCM_RIGHTS) on a control socket.
+
+MAX_CONTROL_FDS = 8
+
+
+def _recv_request(sock):
+    """One control frame and the fds sent with it; None at end of stream."""
+    header, fds, _flags, _addr = socket.recv_fds(sock, 4, MAX_CONTROL_FDS)
+    if len(header) == 0:
+        return None, []
+    while len(header) < 4:
+        more = sock.recv(4 - len(header))
+        if not more:
+            raise ChannelClosed()
+        header += more
+    (length,) = struct.unpack(">I", header)
+    if length > MAX_FRAME_BYTES:
+        raise ProtocolError("control frame of %d bytes exceeds the limit" % length)
+    body = bytearray()
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            raise ChannelClosed()
+        body += chunk
+    message = json.loads(body.decode("utf-8"))
+    if not isinstance(message, dict):
+        raise ProtocolError("control frame is not a JSON object")
+    return message, fds
+
+
+def _send_frame(sock, message):
+    body = encode_json(message)
+    sock.sendall(struct.pack(">I", len(body)) + body)
+
+
+def _install_fds(fds):
+    """Makes fds[0..2] the process's channel (3), stdout (1) and stderr (2), closes every other fd."""
+    channel, out, err = fds[0], fds[1], fds[2]
+    # Move them out of the way first so that dup2 cannot clobber one with another.
+    moved = [os.dup(fd) for fd in (channel, out, err)]
+    for fd in fds:
+        os.close(fd)
+    os.dup2(moved[1], 1)
+    os.dup2(moved[2], 2)
+    os.dup2(moved[0], 3)
+    os.closerange(4, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
+
+
+def _reap(sock):
+    """Reaps exited children and reports them: {t: 'exit', pid, code, signal}."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = os.waitstatus_to_exitcode(status)
+        report = {"t": "exit", "pid": pid, "code": code if code >= 0 else None, "signal": -code if code < 0 else None}
+        try:
+            _send_frame(sock, report)
+        except OSError:
+            return
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid):
+    """PR_SET_PDEATHSIG(SIGKILL): a fork child dies with its parent (agent → zygote → template → instance)."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _apply_function_environment(spec_message):
+    for key, value in (spec_message.get("env") or {}).items():
+        os.environ[str(key)] = str(value)
+
+
+def _after_fork_in_instance(fn):
+    """Uniqueness after fork: fresh random state, then the function's own hook."""
+    import random
+
+    random.seed()  # the random module also reseeds itself at fork; this keeps the guarantee explicit
+    module = sys.modules.get(fn.handler.__module__)
+    hook = getattr(module, "hearth_after_fork", None)
+    if callable(hook):
+        hook()
+
+
+def template_main(request, fds):
+    """In the zygote's child: become template[F] (load F once), then fork instances on request."""
+    _install_fds(fds)
+    control = socket.socket(fileno=3)
+    spec_message = request["spec"]
+    _apply_function_environment(spec_message)
+    spec = FunctionSpec(
+        handler=spec_message["handler"],
+        task_root=spec_message["taskRoot"],
+        function_name=spec_message.get("functionName", ""),
+        function_version=str(spec_message.get("functionVersion", "")),
+        memory_mb=int(spec_message.get("memoryMB", 0)),
+        timeout_s=int(spec_message.get("timeoutS", 0)),
+    )
+    try:
+        fn = load_function(spec)
+    except InitFailure as failure:
+        flush_stdio()
+        _send_frame(control, {"t": "init_error", "error": failure.error})
+        _exit(1)
+    flush_stdio()
+    _send_frame(control, {"t": "ready", "pid": os.getpid(), "initMs": fn.init_ms})
+    control.settimeout(0.1)  # wake up to reap children
+    template_pid = os.getpid()
+    while True:
+        try:
+            message, got = _recv_request(control)
+        except socket.timeout:
+            _reap(control)
+            continue
+        except (ChannelClosed, ConnectionResetError):
+            _exit(0)
+        if message is None:
+            _exit(0)
+        if message.get("t") != "fork" or len(got) < 3:
+            for fd in got:
+                os.close(fd)
+            _send_frame(control, {"t": "error", "id": message.get("id"), "message": "expected a fork request with 3 fds"})
+            continue
+        flush_stdio()
+        pid = os.fork()
+        if pid == 0:
+            # The child must never fall back into the template's loop: any failure ends it.
+            try:
+                _die_with_parent(template_pid)
+                control.close()
+                # Join the instance's own cgroup(s) first: fds 3.. are cgroup.procs files the agent opened.
+                for fd in got[3:]:
+                    os.write(fd, b"0")
+                    os.close(fd)
+                _install_fds(got[:3])
+            except BaseException as e:
+                _write_fully(2, ("hearth bootstrap: instance setup failed: %r\n" % (e,)).encode("utf-8", "backslashreplace"))
+                os._exit(1)
+            _instance_main(fn)
+        for fd in got:
+            os.close(fd)
+        _send_frame(control, {"t": "forked", "id": message.get("id"), "pid": pid})
+        _reap(control)
+
+
+def _instance_main(fn):
+    channel = Channel(3)
+    try:
+        _after_fork_in_instance(fn)
+        channel.send({"t": "ready", "pid": os.getpid(), "initMs": 0})
+        serve(channel, fn)
+    except ChannelClosed:
+        _exit(0)
+    except SystemExit as e:
+        code = e.code
+        _exit(0 if code is None else (code & 0xFF if isinstance(code, int) else 1))
+    except ProtocolError as e:
+        _write_fully(2, ("hearth bootstrap: protocol error: %s\n" % e).encode("utf-8"))
+        _exit(1)
+    except BaseException as e:  # an after-fork hook failed: this instance must not serve
+        _write_fully(2, ("hearth bootstrap: instance failed after fork: %r\n" % (e,)).encode("utf-8", "backslashreplace"))
+        _exit(1)
+    _exit(0)
+
+
+def zygote_main():
+    """Trusted fork server: preloads modules, forks one child per template request."""
+    control = socket.socket(fileno=int(os.environ.get("HEARTH_CHANNEL_FD", "3")))
+    zygote_pid = os.getpid()
+    for name in filter(None, os.environ.get("HEARTH_PRELOAD", "").split(",")):
+        importlib.import_module(name.strip())
+    for key in [k for k in os.environ if k.startswith("HEARTH_")]:
+        del os.environ[key]
+    _send_frame(control, {"t": "zygote-ready", "pid": os.getpid()})
+    control.settimeout(0.1)
+    while True:
+        try:
+            message, got = _recv_request(control)
+        except socket.timeout:
+            _reap(control)
+            continue
+        except (ChannelClosed, ConnectionResetError):
+            _exit(0)
+        if message is None:
+            _exit(0)
+        if message.get("t") != "template" or len(got) < 3:
+            for fd in got:
+                os.close(fd)
+            _send_frame(control, {"t": "error", "id": message.get("id"), "message": "expected a template request with 3 fds"})
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            try:
+                _die_with_parent(zygote_pid)
+                template_main(message, got)
+            except BaseException as e:
+                _write_fully(2, ("hearth bootstrap: template failed: %r\n" % (e,)).encode("utf-8", "backslashreplace"))
+            _exit(1)
+        for fd in got:
+            os.close(fd)
+        _send_frame(control, {"t": "spawned", "id": message.get("id"), "pid": pid})
+        _reap(control)
+
+
 if __name__ == "__main__":
-    main()
+    if os.environ.get("HEARTH_MODE") == "zygote":
+        zygote_main()
+    else:
+        main()

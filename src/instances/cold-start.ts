@@ -28,7 +28,7 @@ export function runtimeCommand(runtime: Runtime, options: Pick<ColdStarterOption
 }
 
 /** util-linux's setpriv sets PR_SET_PDEATHSIG before it execs the runtime (util-linux is essential on Debian). */
-const PDEATHSIG_PREFIX = fs.existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--'] : [];
+export const PDEATHSIG_PREFIX = fs.existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--'] : [];
 
 /**
  * Resolves when `child` has exited and its output has been read: on 'close', or

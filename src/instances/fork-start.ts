@@ -1,0 +1,152 @@
+// The fork and repurpose start paths.
+//   fork:      template[F] is resident → fork an instance from it.
+//   repurpose: no template → the runtime's zygote forks a child that loads F and
+//              becomes template[F] (F's init, not the runtime's boot), then fork.
+import type { Logger } from 'pino';
+import type { Runtime } from '../registry/manifest.js';
+import type { FunctionVersion } from '../registry/store.js';
+import type { FdPassing } from '../zygote/fd-passing.js';
+import type { Template } from '../zygote/template.js';
+import fs from 'node:fs';
+import type { CgroupManager } from '../sandbox/cgroups.js';
+import { instanceCgroupFor } from '../sandbox/instance-cgroup.js';
+import { Zygote } from '../zygote/zygote.js';
+import type { FunctionLogs } from './function-logs.js';
+import { InitError, Instance, type InstanceProcess } from './instance.js';
+import { captureOutput } from './output-capture.js';
+import type { InstanceStarter, StartedInstance } from './starter.js';
+import type { LambdaError } from './protocol.js';
+
+export interface TemplateStartersOptions {
+  nodeBinary: string;
+  pythonBinary: string;
+  runtimeDir: string;
+  native: FdPassing;
+  logs: FunctionLogs;
+  log: Logger;
+  /** Runtimes that get a zygote (a runtime without one starts cold). */
+  runtimes: Runtime[];
+  /** Per-instance cgroups: the forked child moves itself in through an fd the agent opened. */
+  cgroups: () => CgroupManager | undefined;
+  zygoteEnv?: Partial<Record<Runtime, Record<string, string>>>;
+}
+
+const key = (fn: FunctionVersion): string => `${fn.name}@${fn.version}`;
+
+export class TemplateStarters {
+  readonly zygotes = new Map<Runtime, Zygote>();
+  private readonly templates = new Map<string, Template>();
+  private readonly creating = new Map<string, Promise<Template>>();
+  readonly fork: InstanceStarter;
+  readonly repurpose: InstanceStarter;
+
+  constructor(private readonly options: TemplateStartersOptions) {
+    for (const runtime of options.runtimes) {
+      this.zygotes.set(runtime, new Zygote({ runtime, nodeBinary: options.nodeBinary, pythonBinary: options.pythonBinary, runtimeDir: options.runtimeDir, native: options.native, env: options.zygoteEnv?.[runtime] ?? {}, log: options.log }));
+    }
+    this.fork = {
+      path: 'fork',
+      canStart: (fn) => this.templates.get(key(fn))?.alive ?? false,
+      start: async (fn) => this.forkInstance(this.templates.get(key(fn))!, 'fork', { processMs: 0, initMs: 0 }),
+    };
+    this.repurpose = {
+      path: 'repurpose',
+      canStart: (fn) => this.zygotes.has(fn.manifest.runtime),
+      start: async (fn) => {
+        const t0 = performance.now();
+        const template = await this.templateFor(fn);
+        const templateMs = performance.now() - t0;
+        return this.forkInstance(template, 'repurpose', { processMs: Math.max(0, templateMs - template.initMs), initMs: template.initMs });
+      },
+      close: () => this.close(),
+    };
+  }
+
+  /** Starts the zygotes now, so that the first repurpose does not pay for a runtime boot. */
+  async startZygotes(): Promise<void> {
+    await Promise.all([...this.zygotes.values()].map((z) => z.ensureStarted()));
+  }
+
+  /** template[fn], creating it through the zygote when it is not resident (one creation at a time per version). */
+  templateFor(fn: FunctionVersion): Promise<Template> {
+    const existing = this.templates.get(key(fn));
+    if (existing?.alive) return Promise.resolve(existing);
+    let pending = this.creating.get(key(fn));
+    if (!pending) {
+      pending = this.createTemplate(fn).finally(() => this.creating.delete(key(fn)));
+      this.creating.set(key(fn), pending);
+    }
+    return pending;
+  }
+
+  private async createTemplate(fn: FunctionVersion): Promise<Template> {
+    const zygote = this.zygotes.get(fn.manifest.runtime)!;
+    const template = await zygote.spawnTemplate(fn);
+    for (const [name, stream] of [['stdout', template.stdout], ['stderr', template.stderr]] as const) {
+      captureOutput(stream, { line: (text) => this.options.logs.append(fn.name, undefined, name, `[template] ${text}`), end: () => undefined });
+    }
+    try {
+      await template.readyPromise;
+    } catch (error) {
+      template.destroy();
+      const lambdaError = (error as { lambdaError?: LambdaError }).lambdaError;
+      throw new InitError(lambdaError ?? { errorType: 'Runtime.ExitError', errorMessage: `template failed to start: ${(error as Error).message}` });
+    }
+    this.templates.get(key(fn))?.destroy();
+    this.templates.set(key(fn), template);
+    this.options.log.debug({ function: fn.name, version: fn.version, pid: template.pid, initMs: template.initMs }, 'template ready');
+    return template;
+  }
+
+  private async forkInstance(template: Template, path: 'fork' | 'repurpose', spent: { processMs: number; initMs: number }): Promise<StartedInstance> {
+    const t0 = performance.now();
+    const leaf = instanceCgroupFor(this.options.cgroups(), template.fn);
+    let forked: Awaited<ReturnType<Template['fork']>>;
+    try {
+      // The child writes "0" to each cgroup.procs fd before anything else runs in it.
+      const procsFds = (leaf?.cgroup.target().procsFiles ?? []).map((file) => fs.openSync(file, 'w'));
+      forked = await template.fork(procsFds);
+    } catch (error) {
+      await leaf?.release();
+      throw error;
+    }
+    const proc: InstanceProcess = {
+      pid: forked.pid,
+      kill: (signal) => {
+        try {
+          process.kill(forked.pid, signal);
+        } catch {
+          // already gone
+        }
+      },
+      exited: forked.exited,
+      stdout: forked.stdout,
+      stderr: forked.stderr,
+      ...(leaf ? { wasOomKilled: () => leaf.cgroup.outOfMemory(), cleanup: () => leaf.release() } : {}),
+    };
+    const instance = new Instance(template.fn, path, proc, forked.channel, this.options.logs);
+    await instance.waitReady(10_000);
+    return { instance, timings: { sandboxMs: 0, processMs: spent.processMs + (performance.now() - t0), initMs: spent.initMs } };
+  }
+
+  /** Templates of older versions of `name` (or all of `name` when deleted) are no longer needed. */
+  retire(name: string, keepVersion?: number): void {
+    for (const [k, template] of this.templates) {
+      if (template.fn.name === name && template.fn.version !== keepVersion) {
+        template.destroy();
+        this.templates.delete(k);
+      }
+    }
+  }
+
+  /** Resident templates (for `hearth ls`, metrics and the memory budget). */
+  residentTemplates(): Template[] {
+    return [...this.templates.values()].filter((t) => t.alive);
+  }
+
+  async close(): Promise<void> {
+    for (const template of this.templates.values()) template.destroy();
+    this.templates.clear();
+    await Promise.all([...this.zygotes.values()].map((z) => z.stop()));
+  }
+}
