@@ -48,6 +48,8 @@ export const ConfigSchema = z
     runtimeDir: z.string().min(1),
     /** Use the fork and repurpose start paths (zygotes and templates) where the runtime supports them. */
     forkPaths: z.boolean(),
+    /** Start cold instances inside sandboxes (namespaces, seccomp, no host paths). Opt-in until every path has it. */
+    sandbox: z.boolean(),
     /** Access key pairs accepted by the Lambda-compatible API (SigV4); none = that API refuses every request. */
     lambdaCredentials: z.array(LambdaCredentialSchema).max(100),
     /** Delays before the retries of a failed async (Event) invocation; Lambda's default is two retries after 1 and 2 minutes. */
@@ -139,6 +141,7 @@ export function defaultConfig(): HearthConfig {
     pythonBinary: process.env.HEARTH_PYTHON ?? '/usr/bin/python3',
     runtimeDir: path.join(REPO_ROOT, 'runtimes'),
     forkPaths: process.env.HEARTH_FORK !== '0',
+    sandbox: process.env.HEARTH_SANDBOX === '1',
     lambdaCredentials: envLambdaCredentials(),
     lambdaAsyncRetryDelaysMs: envIntList('HEARTH_LAMBDA_ASYNC_RETRY_DELAYS_MS') ?? [60_000, 120_000],
   };

@@ -8,6 +8,10 @@ import type { HearthConfig } from './config.js';
 import { HearthError } from './errors.js';
 import { ColdStarter } from './instances/cold-start.js';
 import { TemplateStarters } from './instances/fork-start.js';
+import { SandboxedColdStarter } from './instances/sandboxed-cold-start.js';
+import { assertHost } from './sandbox/host-check.js';
+import { NetnsPool } from './sandbox/netns-pool.js';
+import { ShellPool } from './sandbox/shell-pool.js';
 import { FunctionLogs } from './instances/function-logs.js';
 import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
@@ -34,6 +38,9 @@ export class Hearth {
   readonly metrics: Metrics;
   /** Zygotes and templates (fork and repurpose paths); undefined when disabled or the native addon is missing. */
   templates: TemplateStarters | undefined;
+  private shells: ShellPool | undefined;
+  private netns: NetnsPool | undefined;
+  private sandboxedCold: SandboxedColdStarter | undefined;
   /** Per-instance cgroups; undefined when the host offers none to hearth (not root, no memory/pids controllers). */
   cgroups: CgroupManager | undefined;
 
@@ -52,7 +59,8 @@ export class Hearth {
       log,
     });
     const starters = startersFor?.(this.logs) ?? new Map<Exclude<StartPath, 'warm'>, InstanceStarter>();
-    if (!startersFor && config.forkPaths) {
+    // Templates and forks are not sandboxed yet: with sandboxes on, every new instance starts cold inside one.
+    if (!startersFor && config.forkPaths && !config.sandbox) {
       const native = tryLoadNative(log);
       if (native) {
         this.templates = new TemplateStarters({
@@ -70,7 +78,14 @@ export class Hearth {
         starters.set('repurpose', this.templates.repurpose);
       }
     }
-    if (!startersFor) {
+    if (!startersFor && config.sandbox) {
+      // The sandboxed starter needs the shell pool, which init() starts.
+      starters.set('cold', {
+        path: 'cold',
+        canStart: () => this.sandboxedCold !== undefined,
+        start: (fn) => this.sandboxedCold!.start(fn),
+      });
+    } else if (!startersFor) {
       starters.set('cold', new ColdStarter({ cgroups: () => this.cgroups, nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }));
     }
     this.scheduler = new Scheduler(
@@ -91,6 +106,7 @@ export class Hearth {
   async init(): Promise<void> {
     const host = detectCgroupHost();
     if (process.getuid?.() !== 0 || !host.preferred) {
+      if (this.config.sandbox) throw new HearthError('HEARTH_E_HOST_UNSUPPORTED', `sandboxes need root and cgroups with memory and pids: ${host.problems.join('; ') || 'not root'}`);
       this.log.warn({ problems: host.problems }, 'no usable cgroups: instances run without memory limits or OOM detection');
       return;
     }
@@ -99,6 +115,16 @@ export class Hearth {
     const manager = new CgroupManager({ rootName, host });
     await manager.start();
     this.cgroups = manager;
+    if (this.config.sandbox) {
+      assertHost();
+      const netns = new NetnsPool({ prefix: `hearth${rootName.slice('hearth-'.length, 'hearth-'.length + 8)}` });
+      await netns.start();
+      const shells = new ShellPool({ cgroups: manager, netns });
+      await shells.start();
+      this.netns = netns;
+      this.shells = shells;
+      this.sandboxedCold = new SandboxedColdStarter({ nodeBinary: this.config.nodeBinary, pythonBinary: this.config.pythonBinary, runtimeDir: this.config.runtimeDir, shells, logs: this.logs, initTimeoutMs: 60_000 });
+    }
   }
 
   /** Starts what makes first calls fast: the zygotes. */
@@ -150,6 +176,8 @@ export class Hearth {
 
   async close(): Promise<void> {
     await this.scheduler.close();
+    await this.shells?.close();
+    await this.netns?.close();
     await this.cgroups?.close();
     await this.logs.close();
     this.registry.close();

@@ -1,0 +1,81 @@
+// The cold start path inside a sandbox: a shell from the pool (network
+// namespace, cgroup, uid range), then hearth-enter runs the enter-sandbox
+// sequence (docs/security.md) and execs the runtime's bootstrap.
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { FunctionVersion } from '../registry/store.js';
+import type { ShellPool } from '../sandbox/shell-pool.js';
+import { makeSandboxPlan, SANDBOX_CODE_DIR, SANDBOX_RUNTIME_DIR, SandboxEnterError, spawnSandboxed } from '../sandbox/enter.js';
+import { INSTANCE_PIDS_MAX } from '../sandbox/instance-cgroup.js';
+import { processExit } from './cold-start.js';
+import type { FunctionLogs } from './function-logs.js';
+import { InitError, Instance, type InstanceProcess } from './instance.js';
+import { instanceEnvironment, type InstanceStarter, type StartedInstance } from './starter.js';
+
+export interface SandboxedColdStarterOptions {
+  nodeBinary: string;
+  pythonBinary: string;
+  runtimeDir: string;
+  shells: ShellPool;
+  logs: FunctionLogs;
+  initTimeoutMs: number;
+}
+
+export class SandboxedColdStarter implements InstanceStarter {
+  readonly path = 'cold' as const;
+
+  constructor(private readonly options: SandboxedColdStarterOptions) {}
+
+  canStart(): boolean {
+    return true;
+  }
+
+  private command(fn: FunctionVersion): string[] {
+    if (fn.manifest.runtime === 'nodejs20') return [this.options.nodeBinary, `${SANDBOX_RUNTIME_DIR}/node/bootstrap.mjs`];
+    return [this.options.pythonBinary, '-X', 'utf8', `${SANDBOX_RUNTIME_DIR}/python/bootstrap.py`];
+  }
+
+  async start(fn: FunctionVersion): Promise<StartedInstance> {
+    const t0 = performance.now();
+    const { shells } = this.options;
+    const shell = await shells.acquire({ netKind: fn.manifest.network, memoryMB: fn.manifest.memoryMB, pidsMax: INSTANCE_PIDS_MAX });
+    const command = this.command(fn);
+    // Runtimes installed outside /usr (the base every sandbox gets) are added read-only.
+    const extraReadonly = command.slice(0, 1).map((bin) => path.dirname(bin)).filter((dir) => !dir.startsWith('/usr/'));
+    const plan = makeSandboxPlan({
+      codeDir: fn.codeDir,
+      runtimeDir: this.options.runtimeDir,
+      ids: shell.ids,
+      netnsPath: shell.netns.path,
+      cgroup: shell.templateCgroup.target(),
+      hostname: fn.name.toLowerCase().slice(0, 63),
+      extraReadonly,
+    });
+    const { child, entered } = spawnSandboxed(plan, command, { env: instanceEnvironment(fn, SANDBOX_CODE_DIR), stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    try {
+      await entered;
+    } catch (error) {
+      child.kill('SIGKILL');
+      await shells.purge(shell);
+      const detail = error instanceof SandboxEnterError ? `step ${error.step} (${error.errno})` : (error as Error).message;
+      throw new InitError({ errorType: 'Sandbox.SetupError', errorMessage: `the sandbox could not be set up: ${detail}` }, 'crash');
+    }
+    const sandboxMs = performance.now() - t0;
+    const proc: InstanceProcess = {
+      // hearth-enter supervises the sandbox: killing it kills everything inside.
+      pid: child.pid ?? -1,
+      kill: (signal) => child.kill(signal),
+      exited: processExit(child),
+      stdout: child.stdout,
+      stderr: child.stderr,
+      wasOomKilled: () => shell.templateCgroup.outOfMemory(),
+      cleanup: async () => {
+        await shells.purge(shell);
+      },
+    };
+    const instance = new Instance(fn, 'cold', proc, child.stdio[3] as Duplex, this.options.logs);
+    const initMs = await instance.waitReady(this.options.initTimeoutMs);
+    const total = performance.now() - t0;
+    return { instance, timings: { sandboxMs, processMs: Math.max(0, total - sandboxMs - initMs), initMs } };
+  }
+}

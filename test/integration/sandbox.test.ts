@@ -1,0 +1,125 @@
+// Cold instances inside sandboxes (HEARTH_SANDBOX=1): hostile probes from inside
+// an instance must fail. Real kernel, real processes; needs root.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { deployOk, invoke, startTestHearth, writeFunction, type TestHearth } from '../helpers.js';
+
+const skip = process.getuid?.() !== 0 ? 'sandboxes need root' : false;
+let h: TestHearth;
+before(async () => {
+  if (!skip) h = await startTestHearth({ sandbox: true });
+});
+after(async () => {
+  await h?.cleanup();
+});
+
+const PROBE_PY = `import ctypes, errno, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+
+def attempt(fn):
+    try:
+        fn()
+        return "allowed"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+def read(path):
+    with open(path, "rb") as f:
+        f.read(1)
+
+def write(path):
+    with open(path, "w") as f:
+        f.write("x")
+
+def connect(port):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", port))
+    finally:
+        s.close()
+
+def syscall_errno(result):
+    return "allowed" if result == 0 else errno.errorcode.get(ctypes.get_errno(), "?")
+
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return line.split()[1]
+
+def handler(event, context):
+    return {
+        "uid": os.getuid(), "gid": os.getgid(),
+        "capEff": status("CapEff"), "noNewPrivs": status("NoNewPrivs"), "seccomp": status("Seccomp"),
+        "shadow": attempt(lambda: read("/etc/shadow")),
+        "dataDir": attempt(lambda: os.listdir(event["dataDir"])),
+        "hostRoot": attempt(lambda: os.listdir("/root")),
+        "procs": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "writeCode": attempt(lambda: write("/var/task/owned")),
+        "writeRoot": attempt(lambda: write("/owned")),
+        "writeUsr": attempt(lambda: write("/usr/owned")),
+        "writeTmp": attempt(lambda: write("/tmp/ok")),
+        "api": attempt(lambda: connect(event["apiPort"])),
+        "mount": syscall_errno(libc.mount(b"none", b"/tmp", b"tmpfs", 0, None)),
+        "unshare": syscall_errno(libc.unshare(0x10000000)),
+        "ptrace": syscall_errno(libc.ptrace(16, 1, 0, 0)),
+        "kill1": attempt(lambda: os.kill(1, 0)) if os.getpid() != 1 else "self",
+        "interfaces": sorted(name for _, name in socket.if_nameindex()),
+    }
+`;
+
+test('a sandboxed Python instance cannot reach the host, the API or other processes', { skip }, async () => {
+  await deployOk(h.url, writeFunction({ name: 'probe-py', runtime: 'python3.11', handler: 'app.handler' }, { 'app.py': PROBE_PY }));
+  const r = await invoke(h.url, 'probe-py', { dataDir: h.dataDir, apiPort: Number(new URL(h.url).port) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('x-amz-function-error'), null, r.text);
+  const p = r.body as Record<string, unknown>;
+  assert.equal(p.uid, 1000);
+  assert.equal(p.gid, 1000);
+  assert.equal(p.capEff, '0000000000000000');
+  assert.equal(p.noNewPrivs, '1');
+  assert.equal(p.seccomp, '2');
+  assert.equal(p.shadow, 'ENOENT');
+  assert.equal(p.dataDir, 'ENOENT');
+  assert.equal(p.hostRoot, 'ENOENT');
+  assert.ok((p.procs as number[]).length <= 3, `sees only its own processes: ${JSON.stringify(p.procs)}`);
+  assert.match(String(p.writeCode), /^(EROFS|EACCES)$/);
+  assert.match(String(p.writeRoot), /^(EROFS|EACCES)$/);
+  assert.match(String(p.writeUsr), /^(EROFS|EACCES)$/);
+  assert.equal(p.writeTmp, 'allowed');
+  assert.match(String(p.api), /^(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|ETIMEDOUT)$/);
+  assert.equal(p.mount, 'EPERM');
+  assert.equal(p.unshare, 'EPERM');
+  assert.equal(p.ptrace, 'EPERM');
+  assert.deepEqual(p.interfaces, ['lo'], 'network "none": loopback only');
+});
+
+test('a sandboxed Node.js instance runs its handler and cannot read host files', { skip }, async () => {
+  await deployOk(
+    h.url,
+    writeFunction(
+      { name: 'probe-node', runtime: 'nodejs20', handler: 'index.handler' },
+      { 'index.mjs': `import fs from 'node:fs';\nconst attempt = (f) => { try { f(); return 'allowed'; } catch (e) { return e.code; } };\nexport const handler = async (e) => ({ shadow: attempt(() => fs.readFileSync('/etc/shadow')), passwd: fs.readFileSync('/etc/passwd', 'utf8').split('\\n').length, uid: process.getuid(), data: attempt(() => fs.readdirSync(e.dataDir)), tmp: attempt(() => fs.writeFileSync('/tmp/x', 'y')) });` },
+    ),
+  );
+  const r = await invoke(h.url, 'probe-node', { dataDir: h.dataDir });
+  assert.equal(r.headers.get('x-amz-function-error'), null, r.text);
+  const p = r.body as Record<string, unknown>;
+  assert.equal(p.shadow, 'ENOENT');
+  assert.equal(p.data, 'ENOENT');
+  assert.equal(p.uid, 1000);
+  assert.equal(p.tmp, 'allowed');
+  assert.ok((p.passwd as number) <= 5, 'a generated /etc/passwd, not the host one');
+});
+
+test('a fork bomb and a memory hog stay inside their sandbox', { skip }, async () => {
+  await deployOk(h.url, writeFunction({ name: 'bomb', runtime: 'python3.11', handler: 'app.handler', timeoutS: 10 }, { 'app.py': 'import os\ndef handler(e, c):\n    n = 0\n    for _ in range(2000):\n        try:\n            if os.fork() == 0:\n                import time; time.sleep(30); os._exit(0)\n            n += 1\n        except OSError:\n            break\n    return n\n' }));
+  const bomb = await invoke(h.url, 'bomb');
+  assert.equal(bomb.headers.get('x-amz-function-error'), null, bomb.text);
+  assert.ok((bomb.body as number) < 300, `the pids limit stopped the fork bomb at ${String(bomb.body)}`);
+  await deployOk(h.url, writeFunction({ name: 'hog', runtime: 'python3.11', handler: 'app.handler', memoryMB: 128 }, { 'app.py': 'def handler(e, c):\n    x = b"x" * (400 * 2**20)\n    return len(x)\n' }));
+  const hog = await invoke(h.url, 'hog');
+  assert.equal(hog.headers.get('x-hearth-error-kind'), 'oom', hog.text);
+  // The host and other functions are fine.
+  assert.equal((await invoke(h.url, 'probe-node', { dataDir: h.dataDir })).status, 200);
+});
