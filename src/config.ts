@@ -141,7 +141,7 @@ export function defaultConfig(): HearthConfig {
     pythonBinary: process.env.HEARTH_PYTHON ?? '/usr/bin/python3',
     runtimeDir: path.join(REPO_ROOT, 'runtimes'),
     forkPaths: process.env.HEARTH_FORK !== '0',
-    sandbox: process.env.HEARTH_SANDBOX === '1',
+    sandbox: process.env.HEARTH_SANDBOX !== undefined ? process.env.HEARTH_SANDBOX === '1' : process.getuid?.() === 0,
     lambdaCredentials: envLambdaCredentials(),
     lambdaAsyncRetryDelaysMs: envIntList('HEARTH_LAMBDA_ASYNC_RETRY_DELAYS_MS') ?? [60_000, 120_000],
   };

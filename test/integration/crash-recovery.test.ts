@@ -2,6 +2,7 @@
 // keeps running, and a restart serves every function again.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -22,14 +23,16 @@ function startServer(dataDir: string, port: number): Promise<{ child: ChildProce
   });
 }
 
-/** Processes (other than the server) that run a hearth runtime for this data dir's functions. */
+/** Processes in the hearth cgroups of this data dir (instances, their sandbox supervisors, anything they started). */
 function instanceProcesses(dataDir: string): number[] {
+  const root = `hearth-${crypto.createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12)}`;
   const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
-      if (cwd.startsWith(path.join(dataDir, 'functions'))) pids.push(Number(entry));
+      const cgroup = fs.readFileSync(`/proc/${entry}/cgroup`, 'utf8');
+      if (cgroup.includes(`/${root}/`) || cwd.startsWith(path.join(dataDir, 'functions'))) pids.push(Number(entry));
     } catch {
       // gone or not ours
     }
