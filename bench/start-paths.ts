@@ -25,7 +25,7 @@ const FUNCTIONS = [
   { name: 'node-trivial', runtime: 'nodejs20', handler: 'index.handler', files: { 'index.mjs': 'export const handler = async () => ({ ok: true });' } },
 ];
 
-type Path = 'cold' | 'repurpose' | 'fork' | 'warm';
+type Path = 'cold' | 'cold-sandboxed' | 'repurpose' | 'fork' | 'warm';
 
 interface Setup {
   path: Path;
@@ -45,12 +45,15 @@ async function waitNoInstances(h: RunningHearth, fn: string): Promise<void> {
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-paths-'));
   const start = (name: string, overrides: Record<string, unknown>): Promise<RunningHearth> => startHearth({ dataDir: path.join(work, name), port: 0, ...overrides }, silentLogger());
-  const coldH = await start('cold', { keepAliveMs: 0, forkPaths: false });
-  const forkH = await start('fork', { keepAliveMs: 0 });
-  const repurposeH = await start('repurpose', { keepAliveMs: 0 });
-  const warmH = await start('warm', {});
+  // The fork paths are not sandboxed yet: compare them with both cold variants.
+  const coldH = await start('cold', { keepAliveMs: 0, forkPaths: false, sandbox: false });
+  const sandboxedH = process.getuid?.() === 0 ? await start('cold-sandboxed', { keepAliveMs: 0, forkPaths: false, sandbox: true }) : undefined;
+  const forkH = await start('fork', { keepAliveMs: 0, sandbox: false, pythonPreload: ['numpy'] });
+  const repurposeH = await start('repurpose', { keepAliveMs: 0, sandbox: false, pythonPreload: ['numpy'] });
+  const warmH = await start('warm', { sandbox: false });
   const setups: Setup[] = [
     { path: 'cold', hearth: coldH, prepare: (fn) => waitNoInstances(coldH, fn) },
+    ...(sandboxedH ? [{ path: 'cold-sandboxed' as Path, hearth: sandboxedH, prepare: (fn: string) => waitNoInstances(sandboxedH, fn) }] : []),
     { path: 'repurpose', hearth: repurposeH, prepare: async (fn) => {
       await waitNoInstances(repurposeH, fn);
       repurposeH.hearth.templates?.retire(fn);
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
       fs.writeFileSync(path.join(dir, 'hearth.json'), JSON.stringify({ name: fn.name, runtime: fn.runtime, handler: fn.handler }));
       for (const [f, c] of Object.entries(fn.files)) fs.writeFileSync(path.join(dir, f), c);
       const zip = await zipDirectory(dir);
-      const active = setups.filter((s) => s.path === 'cold' || s.path === 'warm' || s.hearth.hearth.templates?.zygotes.has(fn.runtime as 'python3.11'));
+      const active = setups.filter((s) => s.path === 'cold' || s.path === 'cold-sandboxed' || s.path === 'warm' || s.hearth.hearth.templates?.zygotes.has(fn.runtime as 'python3.11'));
       for (const s of active) {
         await s.hearth.hearth.deploy(zip);
         await fetch(`${s.hearth.url}/function/${fn.name}`, { method: 'POST', body: '{}' }).then((r) => r.text()); // template / warm instance
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
           const body = await r.text();
           const e2e = performance.now() - t0;
           const taken = r.headers.get('x-hearth-start-path');
-          if (taken !== s.path || r.headers.get('x-amz-function-error')) throw new Error(`${fn.name}: expected ${s.path}, got ${taken}: ${body}`);
+          if (taken !== s.path.replace('-sandboxed', '') || r.headers.get('x-amz-function-error')) throw new Error(`${fn.name}: expected ${s.path}, got ${taken}: ${body}`);
           samples.get(s.path)!.e2e.push(e2e);
           samples.get(s.path)!.start.push(timing(r.headers.get('server-timing'), 'start'));
         }
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
       // Incremental memory of a forked instance: PSS of idle instances forked from one template.
       const forkSetup = active.find((s) => s.path === 'fork');
       if (forkSetup) {
-        const h = await startHearth({ dataDir: path.join(work, `pss-${fn.name}`), port: 0, keepAliveMs: 600_000 }, silentLogger());
+        const h = await startHearth({ dataDir: path.join(work, `pss-${fn.name}`), port: 0, keepAliveMs: 600_000, sandbox: false, pythonPreload: ['numpy'] }, silentLogger());
         await h.hearth.deploy(zip);
         const calls = await Promise.all(Array.from({ length: 8 }, () => fetch(`${h.url}/function/${fn.name}`, { method: 'POST', body: '{}' }).then((r) => r.text())));
         void calls;
@@ -115,7 +118,8 @@ async function main(): Promise<void> {
     '# Start paths side by side (HTTP end to end)',
     '',
     `${RUNS} calls per cell, paths interleaved call by call in one run. Machine: ${JSON.stringify(machine())}. Times in ms; "start" = request arrival to the handler's first line. ` +
-      'PSS: mean proportional set size of 8 idle instances forked from one template. Instances are in per-instance cgroups; the sandbox sequence is not yet on these paths.',
+      'PSS: mean proportional set size of 8 idle instances forked from one template. cold-sandboxed: a shell from the pool + the enter-sandbox sequence (hearth-enter). ' +
+      'The zygote preloads numpy (HEARTH_PYTHON_PRELOAD). Fork and repurpose instances are in per-instance cgroups but not yet in sandboxes.',
     '',
     markdownTable(['function', 'path', 'n', 'start P50', 'start P99', 'E2E P50', 'E2E P99', 'cold/path start P50', 'PSS per instance MB'], rows),
   ].join('\n');

@@ -48,6 +48,8 @@ export const ConfigSchema = z
     runtimeDir: z.string().min(1),
     /** Use the fork and repurpose start paths (zygotes and templates) where the runtime supports them. */
     forkPaths: z.boolean(),
+    /** Modules the Python zygote imports at start (trusted, shared by every template): e.g. numpy. */
+    pythonPreload: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be a Python module name')),
     /** Start cold instances inside sandboxes (namespaces, seccomp, no host paths). Opt-in until every path has it. */
     sandbox: z.boolean(),
     /** Access key pairs accepted by the Lambda-compatible API (SigV4); none = that API refuses every request. */
@@ -141,6 +143,7 @@ export function defaultConfig(): HearthConfig {
     pythonBinary: process.env.HEARTH_PYTHON ?? '/usr/bin/python3',
     runtimeDir: path.join(REPO_ROOT, 'runtimes'),
     forkPaths: process.env.HEARTH_FORK !== '0',
+    pythonPreload: (process.env.HEARTH_PYTHON_PRELOAD ?? '').split(',').map((m) => m.trim()).filter(Boolean),
     sandbox: process.env.HEARTH_SANDBOX !== undefined ? process.env.HEARTH_SANDBOX === '1' : process.getuid?.() === 0,
     lambdaCredentials: envLambdaCredentials(),
     lambdaAsyncRetryDelaysMs: envIntList('HEARTH_LAMBDA_ASYNC_RETRY_DELAYS_MS') ?? [60_000, 120_000],

@@ -73,6 +73,7 @@ export class Hearth {
           cgroups: () => this.cgroups,
           // Node.js zygotes come with the Node fork support in the bootstrap; Python forks with os.fork().
           runtimes: ['python3.11'],
+          zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(',') } },
         });
         starters.set('fork', this.templates.fork);
         starters.set('repurpose', this.templates.repurpose);

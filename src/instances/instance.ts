@@ -15,6 +15,8 @@ export type InstanceState = 'starting' | 'idle' | 'busy' | 'dead';
 /** What the starter hands over: a process that can be killed and watched, and its channel. */
 export interface InstanceProcess {
   readonly pid: number;
+  /** The process whose memory is the instance's, when `pid` is a supervisor (hearth-enter). */
+  accountingPid?: number;
   kill(signal: NodeJS.Signals): void;
   /** Resolves once with the exit status when the process is gone. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -280,7 +282,7 @@ export class Instance extends EventEmitter {
 
   /** Proportional and unique set size of the instance's process, from /proc/<pid>/smaps_rollup. */
   memory(): { pssKB: number; ussKB: number; rssKB: number } | undefined {
-    return readSmapsRollup(this.pid);
+    return readSmapsRollup(this.proc.accountingPid ?? this.pid);
   }
 }
 

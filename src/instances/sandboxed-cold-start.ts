@@ -52,8 +52,9 @@ export class SandboxedColdStarter implements InstanceStarter {
       extraReadonly,
     });
     const { child, entered } = spawnSandboxed(plan, command, { env: instanceEnvironment(fn, SANDBOX_CODE_DIR), stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    let sandboxedPid: number | undefined;
     try {
-      await entered;
+      sandboxedPid = (await entered).pid;
     } catch (error) {
       child.kill('SIGKILL');
       await shells.purge(shell);
@@ -64,6 +65,7 @@ export class SandboxedColdStarter implements InstanceStarter {
     const proc: InstanceProcess = {
       // hearth-enter supervises the sandbox: killing it kills everything inside.
       pid: child.pid ?? -1,
+      ...(sandboxedPid !== undefined ? { accountingPid: sandboxedPid } : {}),
       kill: (signal) => child.kill(signal),
       exited: processExit(child),
       stdout: child.stdout,
