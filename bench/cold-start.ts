@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const runtimeDir = path.join(REPO_ROOT, 'runtimes');
   const systems: System[] = [
     { name: 'hearth cold (process per instance)', expectPath: 'cold', coldEveryCall: true, dataDir: path.join(workDir, 'cold') },
+    ...(process.getuid?.() === 0 ? [{ name: 'hearth cold, sandboxed', expectPath: 'cold', coldEveryCall: true, dataDir: path.join(workDir, 'sandboxed') }] : []),
     { name: 'warm (keep-alive hit)', expectPath: 'warm', coldEveryCall: false, dataDir: path.join(workDir, 'warm') },
   ];
   const containerRuntimes = CrunStarter.available() ? ['crun', ...(CrunStarter.available('/usr/sbin/runc') ? ['runc'] : [])] : [];
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   for (const s of systems) {
     const oci = /\((crun|runc)\)/.exec(s.name)?.[1];
     s.running = await startHearth(
-      { dataDir: s.dataDir, port: 0, keepAliveMs: s.coldEveryCall ? 0 : 600_000 },
+      { dataDir: s.dataDir, port: 0, keepAliveMs: s.coldEveryCall ? 0 : 600_000, forkPaths: false, sandbox: s.name.includes('sandboxed') },
       silentLogger(),
       oci
         ? (logs) =>

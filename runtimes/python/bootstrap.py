@@ -524,6 +524,27 @@ def _die_with_parent(parent_pid):
         os._exit(1)
 
 
+def _requests(control, kind):
+    """Yields (message, fds) for each well-formed `kind` request; reaps children while idle; exits at end of stream."""
+    control.settimeout(0.1)  # wake up to reap children
+    while True:
+        try:
+            message, got = _recv_request(control)
+        except socket.timeout:
+            _reap(control)
+            continue
+        except (ChannelClosed, ConnectionResetError):
+            _exit(0)
+        if message is None:
+            _exit(0)
+        if message.get("t") != kind or len(got) < 3:
+            for fd in got:
+                os.close(fd)
+            _send_frame(control, {"t": "error", "id": message.get("id"), "message": "expected a %s request with 3 fds" % kind})
+            continue
+        yield message, got
+
+
 def _apply_function_environment(spec_message):
     for key, value in (spec_message.get("env") or {}).items():
         os.environ[str(key)] = str(value)
@@ -562,23 +583,8 @@ def template_main(request, fds):
         _exit(1)
     flush_stdio()
     _send_frame(control, {"t": "ready", "pid": os.getpid(), "initMs": fn.init_ms})
-    control.settimeout(0.1)  # wake up to reap children
     template_pid = os.getpid()
-    while True:
-        try:
-            message, got = _recv_request(control)
-        except socket.timeout:
-            _reap(control)
-            continue
-        except (ChannelClosed, ConnectionResetError):
-            _exit(0)
-        if message is None:
-            _exit(0)
-        if message.get("t") != "fork" or len(got) < 3:
-            for fd in got:
-                os.close(fd)
-            _send_frame(control, {"t": "error", "id": message.get("id"), "message": "expected a fork request with 3 fds"})
-            continue
+    for message, got in _requests(control, "fork"):
         flush_stdio()
         pid = os.fork()
         if pid == 0:
@@ -625,27 +631,16 @@ def zygote_main():
     """Trusted fork server: preloads modules, forks one child per template request."""
     control = socket.socket(fileno=int(os.environ.get("HEARTH_CHANNEL_FD", "3")))
     zygote_pid = os.getpid()
+    # What every template needs anyway is imported once here, not after each fork.
+    import ctypes  # noqa: F401  (used by _die_with_parent in every child)
+    import random  # noqa: F401
+
     for name in filter(None, os.environ.get("HEARTH_PRELOAD", "").split(",")):
         importlib.import_module(name.strip())
     for key in [k for k in os.environ if k.startswith("HEARTH_")]:
         del os.environ[key]
     _send_frame(control, {"t": "zygote-ready", "pid": os.getpid()})
-    control.settimeout(0.1)
-    while True:
-        try:
-            message, got = _recv_request(control)
-        except socket.timeout:
-            _reap(control)
-            continue
-        except (ChannelClosed, ConnectionResetError):
-            _exit(0)
-        if message is None:
-            _exit(0)
-        if message.get("t") != "template" or len(got) < 3:
-            for fd in got:
-                os.close(fd)
-            _send_frame(control, {"t": "error", "id": message.get("id"), "message": "expected a template request with 3 fds"})
-            continue
+    for message, got in _requests(control, "template"):
         pid = os.fork()
         if pid == 0:
             control.close()
