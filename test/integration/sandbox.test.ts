@@ -1,6 +1,7 @@
 // Cold instances inside sandboxes (HEARTH_SANDBOX=1): hostile probes from inside
 // an instance must fail. Real kernel, real processes; needs root.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { deployOk, invoke, startTestHearth, writeFunction, type TestHearth } from '../helpers.js';
 
@@ -122,4 +123,33 @@ test('a fork bomb and a memory hog stay inside their sandbox', { skip }, async (
   assert.equal(hog.headers.get('x-hearth-error-kind'), 'oom', hog.text);
   // The host and other functions are fine.
   assert.equal((await invoke(h.url, 'probe-node', { dataDir: h.dataDir })).status, 200);
+});
+
+test('nothing survives an instance: files, background processes; the next instance starts clean', { skip }, async () => {
+  await deployOk(
+    h.url,
+    writeFunction(
+      { name: 'leaver', runtime: 'python3.11', handler: 'app.handler' },
+      { 'app.py': 'import os, time\ndef handler(e, c):\n    seen = os.path.exists("/tmp/marker")\n    procs = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())\n    if e.get("leave"):\n        open("/tmp/marker", "w").write("x")\n        if os.fork() == 0:\n            os.setsid()\n            os.execv("/usr/bin/sleep", ["sleep", "600.4242"])\n    return {"seen": seen, "procs": procs}\n' },
+    ),
+  );
+  // The background process is started as `sleep 600.4242`: look for it anywhere on the host.
+  const leftovers = (): number[] =>
+    fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u0000600.4242\u0000';
+      } catch {
+        return false;
+      }
+    });
+  const first = await invoke(h.url, 'leaver', { leave: true });
+  assert.equal((first.body as { seen: boolean }).seen, false, first.text);
+  assert.equal(leftovers().length, 1, 'the function left a background process running');
+  // Stop the instance (as keep-alive expiry would); its shell is purged.
+  await h.hearth.scheduler.removeFunction('leaver');
+  assert.deepEqual(leftovers(), [], 'the background process died with its instance');
+  const next = await invoke(h.url, 'leaver');
+  const body = next.body as { seen: boolean; procs: number[] };
+  assert.equal(body.seen, false, 'the next instance does not see the old /tmp');
+  assert.deepEqual(body.procs, [1], 'and no process of the old one');
 });
