@@ -144,6 +144,8 @@ test('nothing survives an instance: files, background processes; the next instan
     });
   const first = await invoke(h.url, 'leaver', { leave: true });
   assert.equal((first.body as { seen: boolean }).seen, false, first.text);
+  // The child execs sleep right after the fork: give it a moment to appear.
+  for (let i = 0; i < 100 && leftovers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(leftovers().length, 1, 'the function left a background process running');
   // Stop the instance (as keep-alive expiry would); its shell is purged.
   await h.hearth.scheduler.removeFunction('leaver');
