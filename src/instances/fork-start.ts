@@ -47,7 +47,11 @@ export class TemplateStarters {
     this.fork = {
       path: 'fork',
       canStart: (fn) => this.templates.get(key(fn))?.alive ?? false,
-      start: async (fn) => this.forkInstance(this.templates.get(key(fn))!, 'fork', { processMs: 0, initMs: 0 }),
+      start: async (fn) => {
+        // The template may have died since canStart(): make a new one rather than fail the call.
+        const template = this.templates.get(key(fn));
+        return template?.alive ? this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 }) : this.repurpose.start(fn);
+      },
     };
     this.repurpose = {
       path: 'repurpose',
