@@ -26,6 +26,7 @@
 //
 // Names: /run/netns/<prefix>-<n|e><seq> (as `ip netns add` makes them), so the enter
 // sequence can setns by path and `ip netns list` shows them.
+import { BackgroundRefill } from './background-refill.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -340,10 +341,12 @@ export class NetnsPool {
   private seq = 0;
   private closed = false;
   private started = false;
-  private refilling: Promise<void> | null = null;
+  private readonly refiller = new BackgroundRefill(() => this.refill(), () => this.refillEnabled && !this.closed);
   private timer: NodeJS.Timeout | null = null;
   /** Last error of the background refill (it retries on the next tick). */
-  lastRefillError: Error | null = null;
+  get lastRefillError(): Error | null {
+    return this.refiller.lastError;
+  }
 
   constructor(options: NetnsPoolOptions = {}) {
     this.prefix = options.prefix ?? 'hearth';
@@ -459,15 +462,7 @@ export class NetnsPool {
 
   /** Starts a background refill (on the next turn of the event loop, off the caller's path). */
   private kick(): void {
-    if (!this.refillEnabled || this.closed || this.refilling) return;
-    this.refilling = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.refill())
-      .catch((error: Error) => {
-        this.lastRefillError = error;
-      })
-      .finally(() => {
-        this.refilling = null;
-      });
+    this.refiller.kick();
   }
 
   /** Creates idle namespaces up to the target, one at a time; trims idle ones beyond it. */
@@ -665,7 +660,7 @@ export class NetnsPool {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.refilling;
+    await this.refiller.settled();
     const errors: Error[] = [];
     for (const netns of [...this.all]) await this.destroyNetns(netns).catch((error: Error) => errors.push(error));
     this.idle.none = [];

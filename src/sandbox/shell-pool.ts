@@ -15,6 +15,7 @@
 // empty; the network namespace checked and reset, or destroyed when anything is left.
 // What a tenant could hold a handle to (processes, sockets, files, its mount and
 // user namespaces) does not survive: the processes that held them are dead.
+import { BackgroundRefill } from './background-refill.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HearthError } from '../errors.js';
@@ -184,9 +185,12 @@ export class ShellPool {
   private counts = { created: 0, purged: 0, destroyed: 0, hits: 0, misses: 0 };
   private started = false;
   private closed = false;
-  private refilling: Promise<void> | null = null;
+  private readonly refiller = new BackgroundRefill(() => this.refill(), () => this.refillEnabled && !this.closed);
   private timer: NodeJS.Timeout | null = null;
-  lastRefillError: Error | null = null;
+  /** The last failure of a background refill or a purge. */
+  get lastRefillError(): Error | null {
+    return this.refiller.lastError;
+  }
 
   constructor(options: ShellPoolOptions) {
     this.cgroups = options.cgroups;
@@ -289,7 +293,7 @@ export class ShellPool {
       await s.netns.release();
     } catch (error) {
       await this.destroyBare(bare, s.netns).catch(() => undefined);
-      this.lastRefillError = error as Error;
+      this.refiller.lastError = error as Error;
       this.kick();
       return 'destroyed';
     }
@@ -320,7 +324,7 @@ export class ShellPool {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.refilling;
+    await this.refiller.settled();
     const errors: Error[] = [];
     for (const s of [...this.inUse]) {
       this.inUse.delete(s);
@@ -392,16 +396,9 @@ export class ShellPool {
     if (netns) await netns.destroy();
   }
 
+  /** Starts a background refill (on the next turn of the event loop, off the caller's path). */
   private kick(): void {
-    if (!this.refillEnabled || this.closed || this.refilling) return;
-    this.refilling = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.refill())
-      .catch((error: Error) => {
-        this.lastRefillError = error;
-      })
-      .finally(() => {
-        this.refilling = null;
-      });
+    this.refiller.kick();
   }
 
   private async refill(): Promise<void> {
