@@ -5,10 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
-import { processExit } from '../../src/instances/cold-start.js';
+import { coldInstanceFromChild, processExit } from '../../src/instances/cold-start.js';
 import type { FunctionLogs } from '../../src/instances/function-logs.js';
-import { Instance, type InstanceProcess } from '../../src/instances/instance.js';
 import { instanceEnvironment, type InstanceStarter, type StartedInstance } from '../../src/instances/starter.js';
 import type { FunctionVersion } from '../../src/registry/store.js';
 
@@ -106,23 +104,22 @@ export class CrunStarter implements InstanceStarter {
       ? spawn('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', 'umount /sys/fs/cgroup/unified && exec "$0" "$@"', this.crun, ...runArgs], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
       : spawn(this.crun, runArgs, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     const exited = processExit(child);
-    const proc: InstanceProcess = {
-      pid: child.pid ?? -1,
-      kill: () => {
-        spawnSync(this.crun, [...this.globalArgs, 'kill', id, 'KILL']);
-        child.kill('SIGKILL');
+    return coldInstanceFromChild(
+      fn,
+      child,
+      this.options.logs,
+      { t0, sandboxMs, initTimeoutMs: 60_000 },
+      {
+        kill: () => {
+          spawnSync(this.crun, [...this.globalArgs, 'kill', id, 'KILL']);
+          child.kill('SIGKILL');
+        },
+        cleanup: () => {
+          spawnSync(this.crun, [...this.globalArgs, 'delete', '--force', id]);
+          fs.rmSync(bundle, { recursive: true, force: true });
+        },
       },
       exited,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      cleanup: () => {
-        spawnSync(this.crun, [...this.globalArgs, 'delete', '--force', id]);
-        fs.rmSync(bundle, { recursive: true, force: true });
-      },
-    };
-    const instance = new Instance(fn, 'cold', proc, child.stdio[3] as Duplex, this.options.logs);
-    const initMs = await instance.waitReady(60_000);
-    const total = performance.now() - t0;
-    return { instance, timings: { sandboxMs, processMs: Math.max(0, total - initMs - sandboxMs), initMs } };
+    );
   }
 }

@@ -42,6 +42,26 @@ export function processExit(child: ChildProcess, graceMs = 100): Promise<{ code:
   });
 }
 
+/**
+ * A runtime process spawned with the protocol channel on fd 3, as a ready cold
+ * instance: waits for its `ready` and splits the time since `t0` into phases.
+ * `extra` adds what the starter knows (OOM check, cleanup, its own kill).
+ */
+export async function coldInstanceFromChild(
+  fn: FunctionVersion,
+  child: ChildProcess,
+  logs: FunctionLogs,
+  t: { t0: number; sandboxMs: number; initTimeoutMs: number },
+  extra: Partial<Omit<InstanceProcess, 'pid' | 'exited' | 'stdout' | 'stderr'>> = {},
+  exited: InstanceProcess['exited'] = processExit(child),
+): Promise<StartedInstance> {
+  const proc: InstanceProcess = { pid: child.pid ?? -1, kill: (signal) => child.kill(signal), exited, stdout: child.stdout, stderr: child.stderr, ...extra };
+  const instance = new Instance(fn, 'cold', proc, child.stdio[3] as Duplex, logs);
+  const initMs = await instance.waitReady(t.initTimeoutMs);
+  const total = performance.now() - t.t0;
+  return { instance, timings: { sandboxMs: t.sandboxMs, processMs: Math.max(0, total - t.sandboxMs - initMs), initMs } };
+}
+
 export class ColdStarter implements InstanceStarter {
   readonly path = 'cold' as const;
 
@@ -70,17 +90,13 @@ export class ColdStarter implements InstanceStarter {
       await leaf?.release();
       throw error;
     }
-    const proc: InstanceProcess = {
-      pid: child.pid ?? -1,
-      kill: (signal) => child.kill(signal),
+    return coldInstanceFromChild(
+      fn,
+      child,
+      this.options.logs,
+      { t0, sandboxMs: 0, initTimeoutMs: this.options.initTimeoutMs },
+      leaf ? { wasOomKilled: () => leaf.cgroup.outOfMemory(), cleanup: () => leaf.release() } : {},
       exited,
-      stdout: child.stdout,
-      stderr: child.stderr,
-      ...(leaf ? { wasOomKilled: () => leaf.cgroup.outOfMemory(), cleanup: () => leaf.release() } : {}),
-    };
-    const instance = new Instance(fn, 'cold', proc, child.stdio[3] as Duplex, this.options.logs);
-    const initMs = await instance.waitReady(this.options.initTimeoutMs);
-    const total = performance.now() - t0;
-    return { instance, timings: { sandboxMs: 0, processMs: Math.max(0, total - initMs), initMs } };
+    );
   }
 }

@@ -2,14 +2,13 @@
 // namespace, cgroup, uid range), then hearth-enter runs the enter-sandbox
 // sequence (docs/security.md) and execs the runtime's bootstrap.
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { FunctionVersion } from '../registry/store.js';
 import type { ShellPool } from '../sandbox/shell-pool.js';
 import { makeSandboxPlan, SANDBOX_CODE_DIR, SANDBOX_RUNTIME_DIR, SandboxEnterError, spawnSandboxed } from '../sandbox/enter.js';
 import { INSTANCE_PIDS_MAX } from '../sandbox/instance-cgroup.js';
-import { processExit } from './cold-start.js';
+import { coldInstanceFromChild } from './cold-start.js';
 import type { FunctionLogs } from './function-logs.js';
-import { InitError, Instance, type InstanceProcess } from './instance.js';
+import { InitError } from './instance.js';
 import { instanceEnvironment, type InstanceStarter, type StartedInstance } from './starter.js';
 
 export interface SandboxedColdStarterOptions {
@@ -62,22 +61,13 @@ export class SandboxedColdStarter implements InstanceStarter {
       throw new InitError({ errorType: 'Sandbox.SetupError', errorMessage: `the sandbox could not be set up: ${detail}` }, 'crash');
     }
     const sandboxMs = performance.now() - t0;
-    const proc: InstanceProcess = {
-      // hearth-enter supervises the sandbox: killing it kills everything inside.
-      pid: child.pid ?? -1,
+    // hearth-enter supervises the sandbox: killing it (the instance's pid) kills everything inside.
+    return coldInstanceFromChild(fn, child, this.options.logs, { t0, sandboxMs, initTimeoutMs: this.options.initTimeoutMs }, {
       ...(sandboxedPid !== undefined ? { accountingPid: sandboxedPid } : {}),
-      kill: (signal) => child.kill(signal),
-      exited: processExit(child),
-      stdout: child.stdout,
-      stderr: child.stderr,
       wasOomKilled: () => shell.templateCgroup.outOfMemory(),
       cleanup: async () => {
         await shells.purge(shell);
       },
-    };
-    const instance = new Instance(fn, 'cold', proc, child.stdio[3] as Duplex, this.options.logs);
-    const initMs = await instance.waitReady(this.options.initTimeoutMs);
-    const total = performance.now() - t0;
-    return { instance, timings: { sandboxMs, processMs: Math.max(0, total - sandboxMs - initMs), initMs } };
+    });
   }
 }
