@@ -909,8 +909,9 @@ static int drop_bounding_caps(struct seq *s)
 	struct __user_cap_data_struct data[2];
 	int cap;
 
-	(void)s;
 	for (cap = 0; cap < 64; cap++) {
+		if (s->plan->template_caps && (HEARTH_TEMPLATE_CAPS >> cap) & 1)
+			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
 				break; /* past the kernel's last capability */
@@ -930,14 +931,23 @@ static int clear_caps(struct seq *s)
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
+	const unsigned long long keep = s->plan->template_caps ? HEARTH_TEMPLATE_CAPS : 0;
+	unsigned long long have;
+
+	/* A template keeps them permitted, not effective: an instance raises them for its own setup. */
 	memset(data, 0, sizeof(data));
+	data[0].permitted = (uint32_t)keep;
+	data[1].permitted = (uint32_t)(keep >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -1;
+	if (s->plan->template_caps && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return -1;
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return -1;
-	if (data[0].effective | data[0].permitted | data[0].inheritable | data[1].effective | data[1].permitted |
-	    data[1].inheritable || prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0) {
-		detail(s, "capabilities remain after capset", NULL);
+	have = data[0].effective | data[0].permitted | ((unsigned long long)(data[1].effective | data[1].permitted) << 32);
+	if (have != keep || data[0].inheritable || data[1].inheritable ||
+	    prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != (s->plan->template_caps ? 1 : 0)) {
+		detail(s, "capabilities other than the plan's remain after capset", NULL);
 		errno = EPERM;
 		return -1;
 	}
@@ -1043,6 +1053,8 @@ int hearth_enter_sandbox(const struct hearth_plan *plan, const struct hearth_ent
 	STEP(s, "drop-bounding-caps", drop_bounding_caps(s));
 	STEP(s, "setgroups", (int)syscall(SYS_setgroups, 0, NULL));
 	STEP(s, "setresgid", (int)syscall(SYS_setresgid, plan->gid, plan->gid, plan->gid));
+	if (plan->template_caps) /* the uid change below would clear the permitted set */
+		STEP(s, "keep-caps", prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
 	STEP(s, "setresuid", (int)syscall(SYS_setresuid, plan->uid, plan->uid, plan->uid));
 	STEP(s, "clear-caps", clear_caps(s)); /* after set*id, which needs CAP_SETUID/CAP_SETGID */
 	STEP(s, "rearm-pdeathsig", rearm_pdeathsig(s));

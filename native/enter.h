@@ -94,8 +94,29 @@ struct hearth_plan {
 	struct hearth_seccomp_rule seccomp[HEARTH_MAX_SECCOMP];
 	size_t n_seccomp;
 
+	/*
+	 * Template mode (the fork path): the sandboxed process runs as plan->uid like
+	 * any instance but keeps HEARTH_TEMPLATE_CAPS permitted (over namespaces it
+	 * creates itself: the sandbox's own were created before the user namespace and
+	 * stay the host's), so that each instance it forks can get its own mount and
+	 * pid namespace and then drop them all (instance.c).
+	 */
+	int template_caps;
+
 	char *const *argv; /* the command to exec; NULL: return to the caller instead */
 };
+
+/*
+ * What a template keeps (permitted, not effective): what an instance needs to mount
+ * its private /tmp (an overlay works on its layers with the mounter's credentials:
+ * DAC_OVERRIDE, CHOWN, FOWNER for copy-up) and /proc, set its groups, and empty its
+ * bounding set. In a user namespace created after every other namespace, they reach
+ * only namespaces the template creates and inodes owned by the sandbox's own ids.
+ */
+#define HEARTH_TEMPLATE_CAPS                                                                          \
+	((1ULL << 0) /* CAP_CHOWN */ | (1ULL << 1) /* CAP_DAC_OVERRIDE */ | (1ULL << 3) /* CAP_FOWNER */ | \
+	 (1ULL << 6) /* CAP_SETGID */ | (1ULL << 7) /* CAP_SETUID */ | (1ULL << 8) /* CAP_SETPCAP */ |     \
+	 (1ULL << 21) /* CAP_SYS_ADMIN */)
 
 /*
  * How the caller creates the sandbox's first process. The helper executable uses
@@ -119,6 +140,21 @@ int hearth_enter_sandbox(const struct hearth_plan *plan, const struct hearth_ent
 
 /* plan.c: parses argv (modifying it in place). Returns 0, or -1 with a message in err. */
 int hearth_plan_parse(struct hearth_plan *plan, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * instance.c: the instance half of the fork path, run by a template's child.
+ *
+ * hearth_clone_instance(): fork() into a new mount and pid namespace (raw clone:
+ * the caller runs its runtime's own before/after-fork hooks around it).
+ *
+ * hearth_instance_enter(): in that child, with argv-style options
+ *   --uid N --gid N --tmp-size BYTES --seccomp RULE...
+ * mounts a fresh /tmp and a pid-only /proc, drops every capability and the
+ * bounding set, switches to uid/gid, re-arms PR_SET_PDEATHSIG and installs the
+ * full seccomp filter. Returns 0, or -1 with "step: reason" in err.
+ */
+pid_t hearth_clone_instance(void);
+int hearth_instance_enter(int argc, char **argv, char *err, size_t errlen);
 
 /* seccomp.c */
 int hearth_seccomp_parse_rule(struct hearth_seccomp_rule *rule, char *spec, char *err, size_t errlen);

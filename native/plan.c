@@ -19,7 +19,7 @@ enum {
 	OPT_CGROUP_PROCS, OPT_CGROUP2_DIR, OPT_UID_BASE, OPT_GID_BASE, OPT_ID_COUNT,
 	OPT_UID, OPT_GID, OPT_ROOTFS, OPT_ROOT_SIZE, OPT_RO_BIND, OPT_SYMLINK,
 	OPT_FILE, OPT_CODE, OPT_RUNTIME, OPT_TMP_DIR, OPT_TMP_SIZE, OPT_DEV_SHM_SIZE,
-	OPT_DEVICE, OPT_MASK, OPT_READ_ONLY, OPT_RLIMIT, OPT_CWD, OPT_SECCOMP,
+	OPT_DEVICE, OPT_MASK, OPT_READ_ONLY, OPT_RLIMIT, OPT_CWD, OPT_SECCOMP, OPT_TEMPLATE_CAPS,
 };
 
 static const struct option options[] = {
@@ -51,6 +51,7 @@ static const struct option options[] = {
 	{ "rlimit", required_argument, NULL, OPT_RLIMIT },
 	{ "cwd", required_argument, NULL, OPT_CWD },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "template-caps", no_argument, NULL, OPT_TEMPLATE_CAPS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -349,6 +350,9 @@ int hearth_plan_parse(struct hearth_plan *plan, int argc, char **argv, char *err
 			PUSH(plan->seccomp, plan->n_seccomp, HEARTH_MAX_SECCOMP, rule, "--seccomp rules");
 			break;
 		}
+		case OPT_TEMPLATE_CAPS:
+			plan->template_caps = 1;
+			break;
 		case '?':
 		default:
 			return fail(err, errlen, "unknown or incomplete option: %s", argv[optind - 1]);
@@ -370,7 +374,12 @@ int hearth_plan_parse(struct hearth_plan *plan, int argc, char **argv, char *err
 	if (plan->n_seccomp == 0)
 		return fail(err, errlen, "at least one --seccomp rule is required");
 
+	if (plan->template_caps && (plan->uid == 0 || plan->gid == 0))
+		return fail(err, errlen, "--template-caps: the template runs as the function's uid/gid, not 0");
+
 	if (optind < argc) {
+		if (plan->template_caps)
+			return fail(err, errlen, "--template-caps is for a caller that goes on running, not for a command");
 		if (strcmp(argv[optind - 1], "--") != 0)
 			return fail(err, errlen, "expected -- before the command: %s", argv[optind]);
 		if (argv[optind][0] != '/')

@@ -17,7 +17,7 @@ import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
 import { Metrics } from './metrics.js';
 import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
-import { loadNative, type HearthNative } from './sandbox/native.js';
+import { loadNative, sandboxLibPath, type HearthNative } from './sandbox/native.js';
 import { fdPassingFrom } from './zygote/fd-passing.js';
 import { Registry, type FunctionVersion } from './registry/registry.js';
 import { Scheduler, type InvocationResult } from './scheduler/scheduler.js';
@@ -27,6 +27,15 @@ function tryLoadNative(log: Logger): HearthNative | undefined {
     return loadNative();
   } catch (error) {
     log.warn({ err: (error as Error).message }, 'native addon unavailable: only the cold start path is used');
+    return undefined;
+  }
+}
+
+function sandboxLibOrUndefined(log: Logger): string | undefined {
+  try {
+    return sandboxLibPath();
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'sandbox library unavailable: sandboxed instances start cold');
     return undefined;
   }
 }
@@ -59,10 +68,11 @@ export class Hearth {
       log,
     });
     const starters = startersFor?.(this.logs) ?? new Map<Exclude<StartPath, 'warm'>, InstanceStarter>();
-    // Templates and forks are not sandboxed yet: with sandboxes on, every new instance starts cold inside one.
-    if (!startersFor && config.forkPaths && !config.sandbox) {
+    if (!startersFor && config.forkPaths) {
       const native = tryLoadNative(log);
-      if (native) {
+      const sandboxLib = config.sandbox ? sandboxLibOrUndefined(log) : undefined;
+      // With sandboxes on, the fork paths need the sandbox library (Python's zygote enters sandboxes with it).
+      if (native && (!config.sandbox || sandboxLib)) {
         this.templates = new TemplateStarters({
           nodeBinary: config.nodeBinary,
           pythonBinary: config.pythonBinary,
@@ -71,9 +81,10 @@ export class Hearth {
           logs: this.logs,
           log,
           cgroups: () => this.cgroups,
+          ...(config.sandbox ? { shells: () => this.shells } : {}),
           // Node.js zygotes come with the Node fork support in the bootstrap; Python forks with os.fork().
           runtimes: ['python3.11'],
-          zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(',') } },
+          zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(','), ...(sandboxLib ? { HEARTH_SANDBOX_LIB: sandboxLib } : {}) } },
         });
         starters.set('fork', this.templates.fork);
         starters.set('repurpose', this.templates.repurpose);

@@ -474,17 +474,22 @@ def _send_frame(sock, message):
     sock.sendall(struct.pack(">I", len(body)) + body)
 
 
-def _install_fds(fds):
-    """Makes fds[0..2] the process's channel (3), stdout (1) and stderr (2), closes every other fd."""
+def _install_fds(fds, status=None):
+    """Makes fds[0..2] the process's channel (3), stdout (1) and stderr (2), and `status`
+    (the sandbox's status fd, if any) fd 4; closes every other fd."""
     channel, out, err = fds[0], fds[1], fds[2]
     # Move them out of the way first so that dup2 cannot clobber one with another.
-    moved = [os.dup(fd) for fd in (channel, out, err)]
-    for fd in fds:
+    moved = [os.dup(fd) for fd in (channel, out, err) + ((status,) if status is not None else ())]
+    for fd in set(fds) | ({status} if status is not None else set()):
         os.close(fd)
     os.dup2(moved[1], 1)
     os.dup2(moved[2], 2)
     os.dup2(moved[0], 3)
-    os.closerange(4, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+    first_free = 4
+    if status is not None:
+        os.dup2(moved[3], 4)
+        first_free = 5
+    os.closerange(first_free, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.reconfigure(line_buffering=True)
@@ -513,15 +518,91 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent(parent_pid):
-    """PR_SET_PDEATHSIG(SIGKILL): a fork child dies with its parent (agent → zygote → template → instance)."""
+    """PR_SET_PDEATHSIG(SIGKILL): a fork child dies with its parent (agent → zygote → template → instance).
+    parent_pid None: the child is pid 1 of a new pid namespace (its parent is outside: getppid() is 0)."""
     import ctypes
     import signal
 
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before the signal was armed
         os._exit(1)
+
+
+# ---- the sandbox (native/sandbox-lib.c, loaded by the zygote) -------------------------
+#
+# A sandboxed template request carries `sandbox: {template: [...], instance: [...]}`:
+# the enter-sandbox plan for the template (src/sandbox/enter.ts planToArgs, with
+# --template-caps) and the options each forked instance enters with (instance.c).
+
+_sandbox_lib = None
+
+
+def _load_sandbox_lib(path):
+    """ctypes.PyDLL: the GIL stays held across the calls (they fork)."""
+    import ctypes
+
+    global _sandbox_lib
+    lib = ctypes.PyDLL(path, use_errno=True)
+    lib.hearth_lib_enter_sandbox.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
+    lib.hearth_lib_enter_sandbox.restype = ctypes.c_int
+    lib.hearth_clone_instance.argtypes = []
+    lib.hearth_clone_instance.restype = ctypes.c_int
+    lib.hearth_instance_enter.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), ctypes.c_char_p, ctypes.c_size_t]
+    lib.hearth_instance_enter.restype = ctypes.c_int
+    for name in ("PyOS_BeforeFork", "PyOS_AfterFork_Child", "PyOS_AfterFork_Parent"):
+        getattr(ctypes.pythonapi, name).restype = None
+    _sandbox_lib = lib
+
+
+def _c_argv(args):
+    """A writable NULL-terminated char*[] (the C parser splits strings in place); keep the result alive."""
+    import ctypes
+
+    buffers = [ctypes.create_string_buffer(a.encode("utf-8")) for a in ["hearth"] + list(args)]
+    argv = (ctypes.c_char_p * (len(buffers) + 1))(*[ctypes.cast(b, ctypes.c_char_p) for b in buffers], None)
+    return buffers, argv
+
+
+def _enter_sandbox(args):
+    """Runs the enter-sandbox sequence; returns in the sandboxed child (this process becomes its supervisor)."""
+    import ctypes
+
+    if _sandbox_lib is None:
+        raise RuntimeError("a sandboxed template was requested but the zygote has no sandbox library")
+    buffers, argv = _c_argv(args)
+    ctypes.pythonapi.PyOS_BeforeFork()
+    _sandbox_lib.hearth_lib_enter_sandbox(len(buffers), argv)  # only the sandboxed child returns
+    ctypes.pythonapi.PyOS_AfterFork_Child()
+
+
+def _fork_instance(sandboxed):
+    """os.fork(), or inside a sandbox a fork into the instance's own mount and pid namespace."""
+    import ctypes
+
+    if not sandboxed:
+        return os.fork()
+    ctypes.pythonapi.PyOS_BeforeFork()
+    pid = _sandbox_lib.hearth_clone_instance()
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    ctypes.pythonapi.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, "clone(CLONE_NEWNS|CLONE_NEWPID): " + os.strerror(err))
+    return pid
+
+
+def _enter_instance(args):
+    """In the instance: private /tmp and /proc, no capabilities, the final uid, the full seccomp filter."""
+    import ctypes
+
+    buffers, argv = _c_argv(args)
+    err = ctypes.create_string_buffer(512)
+    if _sandbox_lib.hearth_instance_enter(len(buffers), argv, err, len(err)) != 0:
+        raise OSError(ctypes.get_errno(), "instance sandbox: " + err.value.decode("utf-8", "replace"))
 
 
 def _requests(control, kind):
@@ -563,7 +644,12 @@ def _after_fork_in_instance(fn):
 
 def template_main(request, fds):
     """In the zygote's child: become template[F] (load F once), then fork instances on request."""
-    _install_fds(fds)
+    sandbox = request.get("sandbox")
+    if sandbox is not None and len(fds) < 4:
+        raise RuntimeError("a sandboxed template request needs 4 fds (channel, stdout, stderr, status)")
+    _install_fds(fds[:3], fds[3] if sandbox is not None else None)
+    if sandbox is not None:
+        _enter_sandbox(sandbox["template"])  # fd 4 (status) is closed in the sandboxed child
     control = socket.socket(fileno=3)
     spec_message = request["spec"]
     _apply_function_environment(spec_message)
@@ -586,17 +672,19 @@ def template_main(request, fds):
     template_pid = os.getpid()
     for message, got in _requests(control, "fork"):
         flush_stdio()
-        pid = os.fork()
+        pid = _fork_instance(sandbox is not None)
         if pid == 0:
             # The child must never fall back into the template's loop: any failure ends it.
             try:
-                _die_with_parent(template_pid)
+                _die_with_parent(template_pid if sandbox is None else None)
                 control.close()
                 # Join the instance's own cgroup(s) first: fds 3.. are cgroup.procs files the agent opened.
                 for fd in got[3:]:
                     os.write(fd, b"0")
                     os.close(fd)
                 _install_fds(got[:3])
+                if sandbox is not None:
+                    _enter_instance(sandbox["instance"])
             except BaseException as e:
                 _write_fully(2, ("hearth bootstrap: instance setup failed: %r\n" % (e,)).encode("utf-8", "backslashreplace"))
                 os._exit(1)
@@ -637,6 +725,8 @@ def zygote_main():
 
     for name in filter(None, os.environ.get("HEARTH_PRELOAD", "").split(",")):
         importlib.import_module(name.strip())
+    if os.environ.get("HEARTH_SANDBOX_LIB"):
+        _load_sandbox_lib(os.environ["HEARTH_SANDBOX_LIB"])
     for key in [k for k in os.environ if k.startswith("HEARTH_")]:
         del os.environ[key]
     _send_frame(control, {"t": "zygote-ready", "pid": os.getpid()})

@@ -2,14 +2,18 @@
 //   fork:      template[F] is resident → fork an instance from it.
 //   repurpose: no template → the runtime's zygote forks a child that loads F and
 //              becomes template[F] (F's init, not the runtime's boot), then fork.
+import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Runtime } from '../registry/manifest.js';
 import type { FunctionVersion } from '../registry/store.js';
 import type { FdPassing } from '../zygote/fd-passing.js';
 import type { Template } from '../zygote/template.js';
 import fs from 'node:fs';
-import type { CgroupManager } from '../sandbox/cgroups.js';
-import { instanceCgroupFor } from '../sandbox/instance-cgroup.js';
+import path from 'node:path';
+import type { CgroupManager, InstanceCgroup } from '../sandbox/cgroups.js';
+import { instanceSandboxArgs, makeSandboxPlan, SandboxEnterError, templateSeccompRules } from '../sandbox/enter.js';
+import type { SandboxShell, ShellPool } from '../sandbox/shell-pool.js';
+import { INSTANCE_PIDS_MAX, instanceCgroupFor, type LeasedCgroup } from '../sandbox/instance-cgroup.js';
 import { Zygote } from '../zygote/zygote.js';
 import type { FunctionLogs } from './function-logs.js';
 import { InitError, Instance, type InstanceProcess } from './instance.js';
@@ -28,6 +32,11 @@ export interface TemplateStartersOptions {
   runtimes: Runtime[];
   /** Per-instance cgroups: the forked child moves itself in through an fd the agent opened. */
   cgroups: () => CgroupManager | undefined;
+  /**
+   * Sandboxes: each template enters a shell from this pool (template mode of the
+   * enter-sandbox sequence) and each instance its own mount and pid namespace inside it.
+   */
+  shells?: () => ShellPool | undefined;
   zygoteEnv?: Partial<Record<Runtime, Record<string, string>>>;
 }
 
@@ -36,6 +45,8 @@ const key = (fn: FunctionVersion): string => `${fn.name}@${fn.version}`;
 export class TemplateStarters {
   readonly zygotes = new Map<Runtime, Zygote>();
   private readonly templates = new Map<string, Template>();
+  /** The shell each sandboxed template lives in (purged once the template is gone). */
+  private readonly shellOf = new Map<Template, SandboxShell>();
   private readonly creating = new Map<string, Promise<Template>>();
   readonly fork: InstanceStarter;
   readonly repurpose: InstanceStarter;
@@ -83,9 +94,50 @@ export class TemplateStarters {
     return pending;
   }
 
+  /** The template's sandbox: a pooled shell, the plan for the template, the instances' options. */
+  private async sandboxFor(fn: FunctionVersion): Promise<{ shell: SandboxShell; plan: ReturnType<typeof makeSandboxPlan>; instanceArgs: string[] } | undefined> {
+    const shells = this.options.shells?.();
+    if (!shells) return undefined;
+    const shell = await shells.acquire({ netKind: fn.manifest.network, memoryMB: fn.manifest.memoryMB, pidsMax: INSTANCE_PIDS_MAX });
+    const binary = fn.manifest.runtime === 'nodejs20' ? this.options.nodeBinary : this.options.pythonBinary;
+    const plan = {
+      ...makeSandboxPlan({
+        codeDir: fn.codeDir,
+        ids: shell.ids,
+        netnsPath: shell.netns.path,
+        cgroup: shell.templateCgroup.target(),
+        hostname: fn.name.toLowerCase().slice(0, 63),
+        // Runtimes installed outside /usr (the base every sandbox gets) are added read-only.
+        extraReadonly: [path.dirname(binary)].filter((dir) => !dir.startsWith('/usr/')),
+      }),
+      templateCaps: true,
+      seccomp: templateSeccompRules(),
+    };
+    fs.mkdirSync(plan.rootfsDir, { recursive: true, mode: 0o755 });
+    return { shell, plan, instanceArgs: instanceSandboxArgs() };
+  }
+
   private async createTemplate(fn: FunctionVersion): Promise<Template> {
     const zygote = this.zygotes.get(fn.manifest.runtime)!;
-    const template = await zygote.spawnTemplate(fn);
+    const sandbox = await this.sandboxFor(fn);
+    let template: Template;
+    try {
+      template = await zygote.spawnTemplate(fn, sandbox);
+    } catch (error) {
+      if (sandbox) await this.options.shells?.()?.purge(sandbox.shell);
+      if (error instanceof SandboxEnterError) {
+        throw new InitError({ errorType: 'Sandbox.SetupError', errorMessage: `the sandbox could not be set up: step ${error.step} (${error.errno})` }, 'crash');
+      }
+      throw error;
+    }
+    if (sandbox) {
+      this.shellOf.set(template, sandbox.shell);
+      // The shell goes back to the pool (purged: every process killed, cgroups renewed) once the template is gone.
+      template.onClose(() => {
+        this.shellOf.delete(template);
+        void this.options.shells?.()?.purge(sandbox.shell).catch((error: Error) => this.options.log.warn({ err: error.message }, 'shell purge failed'));
+      });
+    }
     for (const [name, stream] of [['stdout', template.stdout], ['stderr', template.stderr]] as const) {
       captureOutput(stream, { line: (text) => this.options.logs.append(fn.name, undefined, name, `[template] ${text}`), end: () => undefined });
     }
@@ -104,7 +156,8 @@ export class TemplateStarters {
 
   private async forkInstance(template: Template, path: 'fork' | 'repurpose', spent: { processMs: number; initMs: number }): Promise<StartedInstance> {
     const t0 = performance.now();
-    const leaf = instanceCgroupFor(this.options.cgroups(), template.fn);
+    const leaf = this.leafFor(template);
+    const tLeaf = performance.now();
     let forked: Awaited<ReturnType<Template['fork']>>;
     try {
       // The child writes "0" to each cgroup.procs fd before anything else runs in it.
@@ -128,9 +181,21 @@ export class TemplateStarters {
       stderr: forked.stderr,
       ...(leaf ? { wasOomKilled: () => leaf.cgroup.outOfMemory(), cleanup: () => leaf.release() } : {}),
     };
+    const tForked = performance.now();
     const instance = new Instance(template.fn, path, proc, forked.channel, this.options.logs);
     await instance.waitReady(10_000);
-    return { instance, timings: { sandboxMs: 0, processMs: spent.processMs + (performance.now() - t0), initMs: spent.initMs } };
+    const tReady = performance.now();
+    this.options.log.debug({ function: template.fn.name, leafMs: tLeaf - t0, forkMs: tForked - tLeaf, readyMs: tReady - tForked }, 'instance forked');
+    // sandbox: the instance's own cgroup; process: fork, the instance's sandbox entry, ready.
+    return { instance, timings: { sandboxMs: tLeaf - t0, processMs: spent.processMs + (tReady - tLeaf), initMs: spent.initMs } };
+  }
+
+  /** The instance's own cgroup: inside the template's shell when sandboxed, else in the function's group. */
+  private leafFor(template: Template): LeasedCgroup | undefined {
+    const shell = this.shellOf.get(template);
+    if (!shell) return instanceCgroupFor(this.options.cgroups(), template.fn);
+    const cgroup: InstanceCgroup = shell.createInstanceCgroup(`i-${crypto.randomBytes(5).toString('hex')}`);
+    return { cgroup, release: () => shell.cgroup.removeInstance(cgroup) };
   }
 
   /** Templates of older versions of `name` (or all of `name` when deleted) are no longer needed. */

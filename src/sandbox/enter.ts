@@ -79,6 +79,12 @@ export interface SandboxPlan {
   cwd: string;
   /** Seccomp deny rules, 'name:ERRNO' / 'name:ERRNO:arg:mask' / 'name:kill' (see loadSeccompRules). */
   seccomp: string[];
+  /**
+   * Template mode (fork path): stay uid 0 of the user namespace with only the capabilities
+   * an instance needs to give itself a private /tmp and pid namespace (native/instance.c);
+   * uid/gid must be 0 and seccomp should be templateSeccompRules().
+   */
+  templateCaps?: boolean;
 }
 
 /** A failed step of the sequence, as reported by the sandboxed child or its supervisor. */
@@ -111,6 +117,33 @@ export function loadSeccompProfile(file = SECCOMP_PROFILE_PATH): SeccompProfileE
 /** The profile as the C side's rule strings. */
 export function seccompRules(entries: SeccompProfileEntry[] = loadSeccompProfile()): string[] {
   return entries.map((e) => (e.argMask ? `${e.syscall}:${e.action}:${e.argMask.arg}:${e.argMask.mask}` : `${e.syscall}:${e.action}`));
+}
+
+const CLONE_NEWNS = 0x00020000;
+const CLONE_NEWPID = 0x20000000;
+
+/**
+ * A template's filter: the profile, except that mount is allowed and clone may create a
+ * mount and a pid namespace — what forking an instance into its own /tmp and pid view
+ * takes (native/instance.c). Both only reach namespaces owned by the sandbox's user
+ * namespace. Every instance installs the full profile on top (filters stack).
+ */
+export function templateSeccompRules(entries: SeccompProfileEntry[] = loadSeccompProfile()): string[] {
+  return entries
+    .filter((e) => e.syscall !== 'mount')
+    .map((e) => {
+      if (e.syscall !== 'clone' || !e.argMask) return e;
+      const mask = Number(e.argMask.mask) & ~(CLONE_NEWNS | CLONE_NEWPID);
+      return { ...e, argMask: { ...e.argMask, mask: `0x${(mask >>> 0).toString(16)}` } };
+    })
+    .flatMap((e) => seccompRules([e]));
+}
+
+/** What an instance forked from a sandboxed template enters with (native/instance.c). */
+export function instanceSandboxArgs(options: { tmpSizeBytes?: number } = {}): string[] {
+  const args = ['--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--tmp-size', String(options.tmpSizeBytes ?? 64 << 20)];
+  for (const rule of seccompRules()) args.push('--seccomp', rule);
+  return args;
 }
 
 // ---- building a plan -------------------------------------------------------------
@@ -280,6 +313,7 @@ export function planToArgs(plan: SandboxPlan): string[] {
   for (const l of plan.symlinks) add('symlink', `${l.target}:${checkPath('symlink path', l.path)}`);
   add('cwd', checkPath('cwd', plan.cwd));
   for (const rule of plan.seccomp) add('seccomp', rule);
+  if (plan.templateCaps) args.push('--template-caps');
   return args;
 }
 

@@ -17,6 +17,8 @@ export const NATIVE_BUILD_DIR = path.join(REPO_ROOT, 'native', 'build', 'Release
 export const NATIVE_ADDON_PATH = path.join(NATIVE_BUILD_DIR, 'hearth_native.node');
 /** The cold path's helper executable (native/hearth-enter.c). */
 export const HEARTH_ENTER_PATH = path.join(NATIVE_BUILD_DIR, 'hearth-enter');
+/** The sequence as a shared library, for runtimes that load it with their FFI (Python's zygote: ctypes). */
+export const SANDBOX_LIB_PATH = path.join(NATIVE_BUILD_DIR, 'hearth_sandbox.so');
 
 export interface WaitStatus {
   pid: number;
@@ -142,6 +144,13 @@ export function assertEnterSandboxAllowed(): void {
 }
 
 /** The helper's path; throws the same clear error when it is not built. */
+export function sandboxLibPath(): string {
+  if (!fs.existsSync(SANDBOX_LIB_PATH)) {
+    throw new HearthError('HEARTH_E_HOST_UNSUPPORTED', `hearth's sandbox library is not built (${SANDBOX_LIB_PATH} is missing): run \`npm run build:native\``, { path: SANDBOX_LIB_PATH });
+  }
+  return SANDBOX_LIB_PATH;
+}
+
 export function hearthEnterPath(): string {
   if (!fs.existsSync(HEARTH_ENTER_PATH)) {
     throw new HearthError('HEARTH_E_HOST_UNSUPPORTED', `hearth's sandbox helper is not built (${HEARTH_ENTER_PATH} is missing): run \`npm run build:native\``, {

@@ -2,6 +2,7 @@
 // The agent holds its control channel; the template reports the exit status of
 // every instance it forked (it is their parent).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import type { FunctionVersion } from '../registry/store.js';
 import type { LambdaError } from '../instances/protocol.js';
@@ -20,8 +21,35 @@ export interface ForkedProcess {
 
 const SIGNAL_NAMES: Record<number, NodeJS.Signals> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
 
+/**
+ * The host pid of the child of `parentPid` whose pid in the innermost-but-one pid
+ * namespace is `nsPid`: a sandboxed template reports its instances' pids as it sees
+ * them (inside the sandbox), the agent needs the host's view to signal and measure them.
+ */
+export function hostPidOfChild(parentPid: number, nsPid: number): number | undefined {
+  let children: string;
+  try {
+    children = fs.readFileSync(`/proc/${parentPid}/task/${parentPid}/children`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const candidate of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+    try {
+      const nspid = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${candidate}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+      // host, sandbox, instance: the template's view is the second.
+      if (nspid[1] === nsPid) return candidate;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return undefined;
+}
+
 export class Template {
+  /** The zygote's child: the template itself, or, when sandboxed, the sandbox's supervisor (killing it ends the sandbox). */
   pid = -1;
+  /** When sandboxed: the template process inside the sandbox (host pid), parent of the instances. */
+  sandboxedPid: number | undefined;
   state: 'loading' | 'ready' | 'failed' | 'dead' = 'loading';
   initMs = 0;
   readonly readyPromise: Promise<void>;
@@ -70,6 +98,12 @@ export class Template {
     }
   }
 
+  /** `callback` runs once the template is gone (its control channel closed), at once if it already is. */
+  onClose(callback: () => void): void {
+    if (this.control.isClosed) callback();
+    else this.control.once('close', () => callback());
+  }
+
   get alive(): boolean {
     return !this.control.isClosed && this.state === 'ready';
   }
@@ -89,21 +123,27 @@ export class Template {
       for (const s of [channel, stdout, stderr]) s.destroy();
       throw error;
     }
-    const pid = Number(reply.pid);
-    this.children.add(pid);
+    // A sandboxed template reports its own view of the pid; the agent works with the host's.
+    const reportedPid = Number(reply.pid);
+    const pid = this.sandboxedPid === undefined ? reportedPid : hostPidOfChild(this.sandboxedPid, reportedPid);
+    if (pid === undefined) {
+      for (const s of [channel, stdout, stderr]) s.destroy();
+      throw new Error(`forked instance ${reportedPid} of template ${this.sandboxedPid} has no host pid (it exited at once)`);
+    }
+    this.children.add(reportedPid);
     const exited = new Promise<ExitInfo>((resolve) => {
-      const early = this.exitReports.get(pid);
+      const early = this.exitReports.get(reportedPid);
       if (early) {
-        this.exitReports.delete(pid);
+        this.exitReports.delete(reportedPid);
         resolve(early);
         return;
       }
-      this.exitWaiters.set(pid, resolve);
+      this.exitWaiters.set(reportedPid, resolve);
       // Without a report (the template died, or the instance closed its channel), the
       // channel's end is the end of the instance: make sure of it, then resolve.
       channel.once('close', () => {
         setTimeout(() => {
-          if (!this.exitWaiters.delete(pid)) return;
+          if (!this.exitWaiters.delete(reportedPid)) return;
           try {
             process.kill(pid, 'SIGKILL');
           } catch {

@@ -9,6 +9,7 @@ import type { Runtime } from '../registry/manifest.js';
 import type { FunctionVersion } from '../registry/store.js';
 import { PDEATHSIG_PREFIX, runtimeCommand } from '../instances/cold-start.js';
 import { instanceEnvironment } from '../instances/starter.js';
+import { planToArgs, readEnterStatus, SANDBOX_CODE_DIR, type SandboxPlan } from '../sandbox/enter.js';
 import { ControlChannel, type ControlMessage } from './control.js';
 import type { FdPassing } from './fd-passing.js';
 import { Template } from './template.js';
@@ -83,29 +84,45 @@ export class Zygote {
     });
   }
 
-  /** Forks template[fn]: a child of the zygote that loads fn and then serves fork requests. */
-  async spawnTemplate(fn: FunctionVersion): Promise<Template> {
+  /**
+   * Forks template[fn]: a child of the zygote that loads fn and then serves fork requests.
+   * With `sandbox`, the child first runs the enter-sandbox sequence with `sandbox.plan`
+   * (template mode: its fds 3 = control, 4 = status) and stays its supervisor; the
+   * sandboxed process loads fn, and each instance it forks enters with `sandbox.instanceArgs`.
+   */
+  async spawnTemplate(fn: FunctionVersion, sandbox?: { plan: SandboxPlan; instanceArgs: string[] }): Promise<Template> {
     await this.ensureStarted();
     const { native } = this.options;
     const [agentEnd, templateEnd] = native.socketpair();
     const [outAgent, outTemplate] = native.socketpair();
     const [errAgent, errTemplate] = native.socketpair();
+    const status = sandbox ? native.socketpair() : undefined;
     const id = crypto.randomUUID();
+    const taskRoot = sandbox ? SANDBOX_CODE_DIR : fn.codeDir;
     const spec = {
       handler: fn.manifest.handler,
-      taskRoot: fn.codeDir,
+      taskRoot,
       functionName: fn.name,
       functionVersion: String(fn.version),
       memoryMB: fn.manifest.memoryMB,
       timeoutS: fn.manifest.timeoutS,
-      env: instanceEnvironment(fn, fn.codeDir),
+      env: instanceEnvironment(fn, taskRoot),
     };
     const template = new Template(fn, new ControlChannel(agentEnd, native), new net.Socket({ fd: outAgent, readable: true, writable: false }), new net.Socket({ fd: errAgent, readable: true, writable: false }), native);
+    const statusSocket = status ? new net.Socket({ fd: status[0], readable: true, writable: false }) : undefined;
+    const entered = statusSocket ? readEnterStatus(statusSocket) : undefined;
+    entered?.catch(() => undefined);
     try {
-      const reply = await this.control!.request({ t: 'template', id, spec }, [templateEnd, outTemplate, errTemplate], 10_000);
+      const request = sandbox
+        ? { t: 'template', id, spec, sandbox: { template: planToArgs({ ...sandbox.plan, keepFds: [0, 1, 2, 3], statusFd: 4 }), instance: sandbox.instanceArgs } }
+        : { t: 'template', id, spec };
+      const reply = await this.control!.request(request, [templateEnd, outTemplate, errTemplate, ...(status ? [status[1]] : [])], 10_000);
       template.pid = Number(reply.pid);
+      // The zygote's child is the sandbox's supervisor; the template proper is the sandboxed process.
+      if (entered) template.sandboxedPid = (await entered).pid;
     } catch (error) {
       template.destroy();
+      statusSocket?.destroy();
       throw error;
     }
     return template;

@@ -130,7 +130,7 @@ test('nothing survives an instance: files, background processes; the next instan
     h.url,
     writeFunction(
       { name: 'leaver', runtime: 'python3.11', handler: 'app.handler' },
-      { 'app.py': 'import os, time\ndef handler(e, c):\n    seen = os.path.exists("/tmp/marker")\n    procs = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())\n    if e.get("leave"):\n        open("/tmp/marker", "w").write("x")\n        if os.fork() == 0:\n            os.setsid()\n            os.execv("/usr/bin/sleep", ["sleep", "600.4242"])\n    return {"seen": seen, "procs": procs}\n' },
+      { 'app.py': 'import os, time\ndef handler(e, c):\n    seen = os.path.exists("/tmp/marker")\n    procs = []\n    for p in os.listdir("/proc"):\n        try:\n            procs.append(open("/proc/%s/cmdline" % p).read()) if p.isdigit() else None\n        except OSError:\n            pass\n    if e.get("leave"):\n        open("/tmp/marker", "w").write("x")\n        if os.fork() == 0:\n            os.setsid()\n            os.execv("/usr/bin/sleep", ["sleep", "600.4242"])\n    return {"seen": seen, "procs": procs}\n' },
     ),
   );
   // The background process is started as `sleep 600.4242`: look for it anywhere on the host.
@@ -151,7 +151,9 @@ test('nothing survives an instance: files, background processes; the next instan
   await h.hearth.scheduler.removeFunction('leaver');
   assert.deepEqual(leftovers(), [], 'the background process died with its instance');
   const next = await invoke(h.url, 'leaver');
-  const body = next.body as { seen: boolean; procs: number[] };
+  const body = next.body as { seen: boolean; procs: string[] };
   assert.equal(body.seen, false, 'the next instance does not see the old /tmp');
-  assert.deepEqual(body.procs, [1], 'and no process of the old one');
+  assert.ok(body.procs.length >= 1, next.text);
+  // (On the fork path the sandbox's /proc also lists the template; see docs/security.md.)
+  assert.ok(!body.procs.some((cmdline) => cmdline.includes('600.4242')), `and no process of the old one: ${JSON.stringify(body.procs)}`);
 });
