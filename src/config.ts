@@ -48,6 +48,8 @@ export const ConfigSchema = z
     runtimeDir: z.string().min(1),
     /** Use the fork and repurpose start paths (zygotes and templates) where the runtime supports them. */
     forkPaths: z.boolean(),
+    /** Instances each template forks ahead of demand (0: fork only when a call needs one). */
+    forkSpares: z.number().int().min(0).max(16),
     /** Modules the Python zygote imports at start (trusted, shared by every template): e.g. numpy. */
     pythonPreload: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be a Python module name')),
     /** Start cold instances inside sandboxes (namespaces, seccomp, no host paths). Opt-in until every path has it. */
@@ -143,6 +145,7 @@ export function defaultConfig(): HearthConfig {
     pythonBinary: process.env.HEARTH_PYTHON ?? '/usr/bin/python3',
     runtimeDir: path.join(REPO_ROOT, 'runtimes'),
     forkPaths: process.env.HEARTH_FORK !== '0',
+    forkSpares: envInt('HEARTH_FORK_SPARES') ?? 1,
     pythonPreload: (process.env.HEARTH_PYTHON_PRELOAD ?? '').split(',').map((m) => m.trim()).filter(Boolean),
     sandbox: process.env.HEARTH_SANDBOX !== undefined ? process.env.HEARTH_SANDBOX === '1' : process.getuid?.() === 0,
     lambdaCredentials: envLambdaCredentials(),

@@ -82,6 +82,7 @@ export class Hearth {
           log,
           cgroups: () => this.cgroups,
           ...(config.sandbox ? { shells: () => this.shells } : {}),
+          spares: config.forkSpares,
           // Node.js zygotes come with the Node fork support in the bootstrap; Python forks with os.fork().
           runtimes: ['python3.11'],
           zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(','), ...(sandboxLib ? { HEARTH_SANDBOX_LIB: sandboxLib } : {}) } },

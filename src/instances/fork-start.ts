@@ -37,6 +37,12 @@ export interface TemplateStartersOptions {
    * enter-sandbox sequence) and each instance its own mount and pid namespace inside it.
    */
   shells?: () => ShellPool | undefined;
+  /**
+   * Instances forked ahead of demand per template (Catalyzer's sfork ahead of the
+   * request): a call that finds no warm instance takes a spare, which already ran its
+   * fork and sandbox entry, and a new spare is forked in the background. 0: none.
+   */
+  spares?: number;
   zygoteEnv?: Partial<Record<Runtime, Record<string, string>>>;
 }
 
@@ -45,6 +51,8 @@ const key = (fn: FunctionVersion): string => `${fn.name}@${fn.version}`;
 export class TemplateStarters {
   readonly zygotes = new Map<Runtime, Zygote>();
   private readonly templates = new Map<string, Template>();
+  /** Spare instances per template, forked ahead of demand (oldest first). */
+  private readonly spares = new Map<Template, Array<Promise<StartedInstance | undefined>>>();
   /** The shell each sandboxed template lives in (purged once the template is gone). */
   private readonly shellOf = new Map<Template, SandboxShell>();
   private readonly creating = new Map<string, Promise<Template>>();
@@ -61,7 +69,8 @@ export class TemplateStarters {
       start: async (fn) => {
         // The template may have died since canStart(): make a new one rather than fail the call.
         const template = this.templates.get(key(fn));
-        return template?.alive ? this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 }) : this.repurpose.start(fn);
+        if (!template?.alive) return this.repurpose.start(fn);
+        return (await this.takeSpare(template)) ?? this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 });
       },
     };
     this.repurpose = {
@@ -150,6 +159,8 @@ export class TemplateStarters {
     }
     this.templates.get(key(fn))?.destroy();
     this.templates.set(key(fn), template);
+    template.onClose(() => this.dropSpares(template));
+    this.refillSpares(template);
     this.options.log.debug({ function: fn.name, version: fn.version, pid: template.pid, initMs: template.initMs }, 'template ready');
     return template;
   }
@@ -188,6 +199,42 @@ export class TemplateStarters {
     this.options.log.debug({ function: template.fn.name, leafMs: tLeaf - t0, forkMs: tForked - tLeaf, readyMs: tReady - tForked }, 'instance forked');
     // sandbox: the instance's own cgroup; process: fork, the instance's sandbox entry, ready.
     return { instance, timings: { sandboxMs: tLeaf - t0, processMs: spent.processMs + (tReady - tLeaf), initMs: spent.initMs } };
+  }
+
+  /** Forks spares up to the configured number (in the background; a failure only means no spare). */
+  private refillSpares(template: Template): void {
+    const wanted = this.options.spares ?? 0;
+    const list = this.spares.get(template) ?? [];
+    this.spares.set(template, list);
+    while (template.alive && list.length < wanted) {
+      const spare = this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 }).catch((error: Error) => {
+        this.options.log.debug({ function: template.fn.name, err: error.message }, 'spare fork failed');
+        return undefined;
+      });
+      list.push(spare);
+    }
+  }
+
+  /** A spare that is alive (it started before the call: no start time is charged to it), and a new one forked. */
+  private async takeSpare(template: Template): Promise<StartedInstance | undefined> {
+    const list = this.spares.get(template);
+    while (list && list.length > 0) {
+      const spare = await list.shift()!;
+      this.refillSpares(template);
+      if (spare && !spare.instance.exited) return { instance: spare.instance, timings: { sandboxMs: 0, processMs: 0, initMs: 0 } };
+    }
+    return undefined;
+  }
+
+  /** The template is gone: its spares die with it (pid namespace, parent-death signal); make sure. */
+  private dropSpares(template: Template): void {
+    for (const spare of this.spares.get(template) ?? []) void spare.then((s) => s?.instance.kill());
+    this.spares.delete(template);
+  }
+
+  /** Spare instances (forked ahead of demand, not yet serving), for memory accounting. */
+  spareInstances(): Promise<Instance[]> {
+    return Promise.all([...this.spares.values()].flat()).then((all) => all.flatMap((s) => (s && !s.instance.exited ? [s.instance] : [])));
   }
 
   /** The instance's own cgroup: inside the template's shell when sandboxed, else in the function's group. */

@@ -180,3 +180,25 @@ test('init errors inside a sandboxed template are reported like cold ones', { sk
   assert.equal((bad.body as { errorType: string }).errorType, 'RuntimeError');
   assert.match((bad.body as { errorMessage: string }).errorMessage, /init failed here/);
 });
+
+test('each template keeps a spare instance forked ahead of demand; a new instance takes it and a new spare is forked', { skip: skip() }, async () => {
+  await deployOk(h.url, writeFunction(manifest('sspare'), PROBE));
+  assert.equal((await invoke(h.url, 'sspare')).headers.get('x-hearth-start-path'), 'repurpose');
+  const template = h.hearth.templates!.residentTemplates().find((t) => t.fn.name === 'sspare')!;
+  const spares = async (): Promise<number[]> => (await h.hearth.templates!.spareInstances()).filter((i) => i.fn.name === 'sspare').map((i) => i.pid);
+  const [spare] = await spares();
+  assert.ok(spare !== undefined, 'a spare was forked after the template was made');
+  // The warm instance is busy: the concurrent call needs a new instance and takes the spare.
+  const [busy, second] = await Promise.all([invoke(h.url, 'sspare', { sleep: 0.5 }), (async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    return invoke(h.url, 'sspare');
+  })()]);
+  assert.equal(busy.status, 200, busy.text);
+  assert.equal(second.headers.get('x-hearth-start-path'), 'fork');
+  assert.match(second.headers.get('server-timing') ?? '', /process;dur=0\.000/, 'the spare had already been forked');
+  const stats = h.hearth.scheduler.stats('sspare')[0]!;
+  assert.ok(stats.instances.some((i) => i.pid === spare), 'the spare now serves calls');
+  const [next] = await spares();
+  assert.ok(next !== undefined && next !== spare, 'a new spare was forked');
+  assert.ok(template.alive);
+});

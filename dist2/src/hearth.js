@@ -1,0 +1,179 @@
+// The platform as one object: registry, instance starters, scheduler, logs and
+// metrics, built from a config. The HTTP API and the tests drive it through
+// this interface; main.ts wires it to a server.
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { HearthError } from './errors.js';
+import { ColdStarter } from './instances/cold-start.js';
+import { TemplateStarters } from './instances/fork-start.js';
+import { SandboxedColdStarter } from './instances/sandboxed-cold-start.js';
+import { assertHost } from './sandbox/host-check.js';
+import { NetnsPool } from './sandbox/netns-pool.js';
+import { ShellPool } from './sandbox/shell-pool.js';
+import { FunctionLogs } from './instances/function-logs.js';
+import { Metrics } from './metrics.js';
+import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
+import { loadNative, sandboxLibPath } from './sandbox/native.js';
+import { fdPassingFrom } from './zygote/fd-passing.js';
+import { Registry } from './registry/registry.js';
+import { Scheduler } from './scheduler/scheduler.js';
+function tryLoadNative(log) {
+    try {
+        return loadNative();
+    }
+    catch (error) {
+        log.warn({ err: error.message }, 'native addon unavailable: only the cold start path is used');
+        return undefined;
+    }
+}
+function sandboxLibOrUndefined(log) {
+    try {
+        return sandboxLibPath();
+    }
+    catch (error) {
+        log.warn({ err: error.message }, 'sandbox library unavailable: sandboxed instances start cold');
+        return undefined;
+    }
+}
+export class Hearth {
+    config;
+    log;
+    registry;
+    scheduler;
+    logs;
+    metrics;
+    /** Zygotes and templates (fork and repurpose paths); undefined when disabled or the native addon is missing. */
+    templates;
+    shells;
+    netns;
+    sandboxedCold;
+    /** Per-instance cgroups; undefined when the host offers none to hearth (not root, no memory/pids controllers). */
+    cgroups;
+    constructor(config, log, 
+    /** Replaces the start paths (benchmarks run baselines, e.g. a container per instance, behind the same scheduler). */
+    startersFor) {
+        this.config = config;
+        this.log = log;
+        this.metrics = new Metrics();
+        this.logs = new FunctionLogs(path.join(config.dataDir, 'logs'));
+        this.registry = new Registry({
+            dataDir: config.dataDir,
+            limits: { maxUnpackedBytes: config.maxUnpackedBytes, maxFiles: config.maxPackageFiles },
+            keepVersions: config.keepVersions,
+            log,
+        });
+        const starters = startersFor?.(this.logs) ?? new Map();
+        if (!startersFor && config.forkPaths) {
+            const native = tryLoadNative(log);
+            const sandboxLib = config.sandbox ? sandboxLibOrUndefined(log) : undefined;
+            // With sandboxes on, the fork paths need the sandbox library (Python's zygote enters sandboxes with it).
+            if (native && (!config.sandbox || sandboxLib)) {
+                this.templates = new TemplateStarters({
+                    nodeBinary: config.nodeBinary,
+                    pythonBinary: config.pythonBinary,
+                    runtimeDir: config.runtimeDir,
+                    native: fdPassingFrom(native),
+                    logs: this.logs,
+                    log,
+                    cgroups: () => this.cgroups,
+                    ...(config.sandbox ? { shells: () => this.shells } : {}),
+                    // Node.js zygotes come with the Node fork support in the bootstrap; Python forks with os.fork().
+                    runtimes: ['python3.11'],
+                    zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(','), ...(sandboxLib ? { HEARTH_SANDBOX_LIB: sandboxLib } : {}) } },
+                });
+                starters.set('fork', this.templates.fork);
+                starters.set('repurpose', this.templates.repurpose);
+            }
+        }
+        if (!startersFor && config.sandbox) {
+            // The sandboxed starter needs the shell pool, which init() starts.
+            starters.set('cold', {
+                path: 'cold',
+                canStart: () => this.sandboxedCold !== undefined,
+                start: (fn) => this.sandboxedCold.start(fn),
+            });
+        }
+        else if (!startersFor) {
+            starters.set('cold', new ColdStarter({ cgroups: () => this.cgroups, nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }));
+        }
+        this.scheduler = new Scheduler(starters, { maxInstances: config.maxInstances, memoryBudgetMB: config.memoryBudgetMB, keepAliveMs: config.keepAliveMs, queueLength: config.queueLength }, this.metrics, log);
+        this.registry.onChange((event) => {
+            if (event.kind === 'deployed' && event.version) {
+                this.scheduler.retireOldVersions(event.name, event.version.version);
+                this.templates?.retire(event.name, event.version.version);
+            }
+        });
+    }
+    /** Prepares what needs the host: cgroups (a crashed run's leftovers are removed). */
+    async init() {
+        const host = detectCgroupHost();
+        if (process.getuid?.() !== 0 || !host.preferred) {
+            if (this.config.sandbox)
+                throw new HearthError('HEARTH_E_HOST_UNSUPPORTED', `sandboxes need root and cgroups with memory and pids: ${host.problems.join('; ') || 'not root'}`);
+            this.log.warn({ problems: host.problems }, 'no usable cgroups: instances run without memory limits or OOM detection');
+            return;
+        }
+        // One root per data directory, so that several hearth servers on a host never touch each other's cgroups.
+        const rootName = `hearth-${crypto.createHash('sha256').update(path.resolve(this.config.dataDir)).digest('hex').slice(0, 12)}`;
+        const manager = new CgroupManager({ rootName, host });
+        await manager.start();
+        this.cgroups = manager;
+        if (this.config.sandbox) {
+            assertHost();
+            const netns = new NetnsPool({ prefix: `hearth${rootName.slice('hearth-'.length, 'hearth-'.length + 8)}` });
+            await netns.start();
+            const shells = new ShellPool({ cgroups: manager, netns });
+            await shells.start();
+            this.netns = netns;
+            this.shells = shells;
+            this.sandboxedCold = new SandboxedColdStarter({ nodeBinary: this.config.nodeBinary, pythonBinary: this.config.pythonBinary, runtimeDir: this.config.runtimeDir, shells, logs: this.logs, initTimeoutMs: 60_000 });
+        }
+    }
+    /** Starts what makes first calls fast: the zygotes. */
+    async warmUp() {
+        await this.templates?.startZygotes();
+    }
+    async deploy(zip, manifest) {
+        const version = await this.registry.deploy({ zip, ...(manifest !== undefined ? { manifest } : {}) });
+        this.log.info({ function: version.name, version: version.version }, 'deployed');
+        return version;
+    }
+    async remove(name) {
+        const versions = await this.registry.remove(name);
+        this.templates?.retire(name);
+        await this.scheduler.removeFunction(name);
+        this.registry.removeCode(versions);
+        this.logs.remove(name);
+        await this.cgroups?.getGroup(`fn-${name}`)?.remove();
+        this.log.info({ function: name }, 'deleted');
+    }
+    /** Invokes the latest version of `name` with `event` (JSON text). */
+    async invoke(name, event, options = {}) {
+        if (Buffer.byteLength(event) > this.config.maxPayloadBytes) {
+            throw new HearthError('HEARTH_E_PAYLOAD_TOO_LARGE', `request payload is ${Buffer.byteLength(event)} bytes; the limit is ${this.config.maxPayloadBytes}`);
+        }
+        const fn = this.registry.get(name);
+        const result = await this.scheduler.invoke(fn, event, options);
+        const outcome = result.outcome;
+        this.logs.append(name, result.requestId, 'platform', `REPORT start=${result.startPath} total=${result.timings.totalMs.toFixed(2)}ms exec=${result.timings.execMs.toFixed(2)}ms init=${result.timings.initMs.toFixed(2)}ms${outcome.ok ? '' : ` error=${outcome.error?.errorType ?? 'unknown'}`}`);
+        if (outcome.ok && outcome.payload !== undefined && Buffer.byteLength(outcome.payload) > this.config.maxPayloadBytes) {
+            result.outcome = {
+                ok: false,
+                errorKind: 'handler',
+                execMs: outcome.execMs,
+                logs: outcome.logs,
+                error: { errorType: 'Function.ResponseSizeTooLarge', errorMessage: `Response payload size (${Buffer.byteLength(outcome.payload)} bytes) exceeded maximum allowed payload size (${this.config.maxPayloadBytes} bytes).` },
+            };
+        }
+        return result;
+    }
+    async close() {
+        await this.scheduler.close();
+        await this.shells?.close();
+        await this.netns?.close();
+        await this.cgroups?.close();
+        await this.logs.close();
+        this.registry.close();
+    }
+}
+//# sourceMappingURL=hearth.js.map

@@ -1,0 +1,192 @@
+// The fork and repurpose start paths.
+//   fork:      template[F] is resident → fork an instance from it.
+//   repurpose: no template → the runtime's zygote forks a child that loads F and
+//              becomes template[F] (F's init, not the runtime's boot), then fork.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { instanceSandboxArgs, makeSandboxPlan, SandboxEnterError, templateSeccompRules } from '../sandbox/enter.js';
+import { INSTANCE_PIDS_MAX, instanceCgroupFor } from '../sandbox/instance-cgroup.js';
+import { Zygote } from '../zygote/zygote.js';
+import { InitError, Instance } from './instance.js';
+import { captureOutput } from './output-capture.js';
+const key = (fn) => `${fn.name}@${fn.version}`;
+export class TemplateStarters {
+    options;
+    zygotes = new Map();
+    templates = new Map();
+    /** The shell each sandboxed template lives in (purged once the template is gone). */
+    shellOf = new Map();
+    creating = new Map();
+    fork;
+    repurpose;
+    constructor(options) {
+        this.options = options;
+        for (const runtime of options.runtimes) {
+            this.zygotes.set(runtime, new Zygote({ runtime, nodeBinary: options.nodeBinary, pythonBinary: options.pythonBinary, runtimeDir: options.runtimeDir, native: options.native, env: options.zygoteEnv?.[runtime] ?? {}, log: options.log }));
+        }
+        this.fork = {
+            path: 'fork',
+            canStart: (fn) => this.templates.get(key(fn))?.alive ?? false,
+            start: async (fn) => {
+                // The template may have died since canStart(): make a new one rather than fail the call.
+                const template = this.templates.get(key(fn));
+                return template?.alive ? this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 }) : this.repurpose.start(fn);
+            },
+        };
+        this.repurpose = {
+            path: 'repurpose',
+            canStart: (fn) => this.zygotes.has(fn.manifest.runtime),
+            start: async (fn) => {
+                const t0 = performance.now();
+                const template = await this.templateFor(fn);
+                const templateMs = performance.now() - t0;
+                return this.forkInstance(template, 'repurpose', { processMs: Math.max(0, templateMs - template.initMs), initMs: template.initMs });
+            },
+            close: () => this.close(),
+        };
+    }
+    /** Starts the zygotes now, so that the first repurpose does not pay for a runtime boot. */
+    async startZygotes() {
+        await Promise.all([...this.zygotes.values()].map((z) => z.ensureStarted()));
+    }
+    /** template[fn], creating it through the zygote when it is not resident (one creation at a time per version). */
+    templateFor(fn) {
+        const existing = this.templates.get(key(fn));
+        if (existing?.alive)
+            return Promise.resolve(existing);
+        let pending = this.creating.get(key(fn));
+        if (!pending) {
+            pending = this.createTemplate(fn).finally(() => this.creating.delete(key(fn)));
+            this.creating.set(key(fn), pending);
+        }
+        return pending;
+    }
+    /** The template's sandbox: a pooled shell, the plan for the template, the instances' options. */
+    async sandboxFor(fn) {
+        const shells = this.options.shells?.();
+        if (!shells)
+            return undefined;
+        const shell = await shells.acquire({ netKind: fn.manifest.network, memoryMB: fn.manifest.memoryMB, pidsMax: INSTANCE_PIDS_MAX });
+        const binary = fn.manifest.runtime === 'nodejs20' ? this.options.nodeBinary : this.options.pythonBinary;
+        const plan = {
+            ...makeSandboxPlan({
+                codeDir: fn.codeDir,
+                ids: shell.ids,
+                netnsPath: shell.netns.path,
+                cgroup: shell.templateCgroup.target(),
+                hostname: fn.name.toLowerCase().slice(0, 63),
+                // Runtimes installed outside /usr (the base every sandbox gets) are added read-only.
+                extraReadonly: [path.dirname(binary)].filter((dir) => !dir.startsWith('/usr/')),
+            }),
+            templateCaps: true,
+            seccomp: templateSeccompRules(),
+        };
+        fs.mkdirSync(plan.rootfsDir, { recursive: true, mode: 0o755 });
+        return { shell, plan, instanceArgs: instanceSandboxArgs() };
+    }
+    async createTemplate(fn) {
+        const zygote = this.zygotes.get(fn.manifest.runtime);
+        const sandbox = await this.sandboxFor(fn);
+        let template;
+        try {
+            template = await zygote.spawnTemplate(fn, sandbox);
+        }
+        catch (error) {
+            if (sandbox)
+                await this.options.shells?.()?.purge(sandbox.shell);
+            if (error instanceof SandboxEnterError) {
+                throw new InitError({ errorType: 'Sandbox.SetupError', errorMessage: `the sandbox could not be set up: step ${error.step} (${error.errno})` }, 'crash');
+            }
+            throw error;
+        }
+        if (sandbox) {
+            this.shellOf.set(template, sandbox.shell);
+            // The shell goes back to the pool (purged: every process killed, cgroups renewed) once the template is gone.
+            template.onClose(() => {
+                this.shellOf.delete(template);
+                void this.options.shells?.()?.purge(sandbox.shell).catch((error) => this.options.log.warn({ err: error.message }, 'shell purge failed'));
+            });
+        }
+        for (const [name, stream] of [['stdout', template.stdout], ['stderr', template.stderr]]) {
+            captureOutput(stream, { line: (text) => this.options.logs.append(fn.name, undefined, name, `[template] ${text}`), end: () => undefined });
+        }
+        try {
+            await template.readyPromise;
+        }
+        catch (error) {
+            template.destroy();
+            const lambdaError = error.lambdaError;
+            throw new InitError(lambdaError ?? { errorType: 'Runtime.ExitError', errorMessage: `template failed to start: ${error.message}` });
+        }
+        this.templates.get(key(fn))?.destroy();
+        this.templates.set(key(fn), template);
+        this.options.log.debug({ function: fn.name, version: fn.version, pid: template.pid, initMs: template.initMs }, 'template ready');
+        return template;
+    }
+    async forkInstance(template, path, spent) {
+        const t0 = performance.now();
+        const leaf = this.leafFor(template);
+        const tLeaf = performance.now();
+        let forked;
+        try {
+            // The child writes "0" to each cgroup.procs fd before anything else runs in it.
+            const procsFds = (leaf?.cgroup.target().procsFiles ?? []).map((file) => fs.openSync(file, 'w'));
+            forked = await template.fork(procsFds);
+        }
+        catch (error) {
+            await leaf?.release();
+            throw error;
+        }
+        const proc = {
+            pid: forked.pid,
+            kill: (signal) => {
+                try {
+                    process.kill(forked.pid, signal);
+                }
+                catch {
+                    // already gone
+                }
+            },
+            exited: forked.exited,
+            stdout: forked.stdout,
+            stderr: forked.stderr,
+            ...(leaf ? { wasOomKilled: () => leaf.cgroup.outOfMemory(), cleanup: () => leaf.release() } : {}),
+        };
+        const tForked = performance.now();
+        const instance = new Instance(template.fn, path, proc, forked.channel, this.options.logs);
+        await instance.waitReady(10_000);
+        const tReady = performance.now();
+        this.options.log.debug({ function: template.fn.name, leafMs: tLeaf - t0, forkMs: tForked - tLeaf, readyMs: tReady - tForked }, 'instance forked');
+        // sandbox: the instance's own cgroup; process: fork, the instance's sandbox entry, ready.
+        return { instance, timings: { sandboxMs: tLeaf - t0, processMs: spent.processMs + (tReady - tLeaf), initMs: spent.initMs } };
+    }
+    /** The instance's own cgroup: inside the template's shell when sandboxed, else in the function's group. */
+    leafFor(template) {
+        const shell = this.shellOf.get(template);
+        if (!shell)
+            return instanceCgroupFor(this.options.cgroups(), template.fn);
+        const cgroup = shell.createInstanceCgroup(`i-${crypto.randomBytes(5).toString('hex')}`);
+        return { cgroup, release: () => shell.cgroup.removeInstance(cgroup) };
+    }
+    /** Templates of older versions of `name` (or all of `name` when deleted) are no longer needed. */
+    retire(name, keepVersion) {
+        for (const [k, template] of this.templates) {
+            if (template.fn.name === name && template.fn.version !== keepVersion) {
+                template.destroy();
+                this.templates.delete(k);
+            }
+        }
+    }
+    /** Resident templates (for `hearth ls`, metrics and the memory budget). */
+    residentTemplates() {
+        return [...this.templates.values()].filter((t) => t.alive);
+    }
+    async close() {
+        for (const template of this.templates.values())
+            template.destroy();
+        this.templates.clear();
+        await Promise.all([...this.zygotes.values()].map((z) => z.stop()));
+    }
+}
+//# sourceMappingURL=fork-start.js.map
