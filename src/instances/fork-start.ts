@@ -70,7 +70,11 @@ export class TemplateStarters {
         // The template may have died since canStart(): make a new one rather than fail the call.
         const template = this.templates.get(key(fn));
         if (!template?.alive) return this.repurpose.start(fn);
-        return (await this.takeSpare(template)) ?? this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 });
+        const spare = await this.takeSpare(template);
+        if (spare) return spare;
+        const started = await this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 });
+        this.refillSpares(template);
+        return started;
       },
     };
     this.repurpose = {
@@ -80,7 +84,10 @@ export class TemplateStarters {
         const t0 = performance.now();
         const template = await this.templateFor(fn);
         const templateMs = performance.now() - t0;
-        return this.forkInstance(template, 'repurpose', { processMs: Math.max(0, templateMs - template.initMs), initMs: template.initMs });
+        const started = await this.forkInstance(template, 'repurpose', { processMs: Math.max(0, templateMs - template.initMs), initMs: template.initMs });
+        // After the call's own fork, not before: the template forks one at a time.
+        this.refillSpares(template);
+        return started;
       },
       close: () => this.close(),
     };
@@ -160,7 +167,6 @@ export class TemplateStarters {
     this.templates.get(key(fn))?.destroy();
     this.templates.set(key(fn), template);
     template.onClose(() => this.dropSpares(template));
-    this.refillSpares(template);
     this.options.log.debug({ function: fn.name, version: fn.version, pid: template.pid, initMs: template.initMs }, 'template ready');
     return template;
   }
