@@ -12,6 +12,7 @@ import { SandboxedColdStarter } from './instances/sandboxed-cold-start.js';
 import { assertHost } from './sandbox/host-check.js';
 import { NetnsPool } from './sandbox/netns-pool.js';
 import { ShellPool } from './sandbox/shell-pool.js';
+import { claimOwnership, sweepStale, type OwnerClaim } from './sandbox/stale-sweep.js';
 import { FunctionLogs } from './instances/function-logs.js';
 import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
@@ -52,6 +53,7 @@ export class Hearth {
   private sandboxedCold: SandboxedColdStarter | undefined;
   /** Per-instance cgroups; undefined when the host offers none to hearth (not root, no memory/pids controllers). */
   cgroups: CgroupManager | undefined;
+  private owner: OwnerClaim | undefined;
 
   constructor(
     readonly config: HearthConfig,
@@ -126,11 +128,15 @@ export class Hearth {
     // One root per data directory, so that several hearth servers on a host never touch each other's cgroups.
     const rootName = `hearth-${crypto.createHash('sha256').update(path.resolve(this.config.dataDir)).digest('hex').slice(0, 12)}`;
     const manager = new CgroupManager({ rootName, host });
+    const netnsPrefix = `hearth${rootName.slice('hearth-'.length, 'hearth-'.length + 8)}`;
+    // Record what this hearth creates (a later hearth removes it if this one dies), then sweep dead hearths' leftovers.
+    this.owner = await claimOwnership({ rootName, cgroupRoots: manager.hierarchyRoots(), netnsPrefix, scratchDirs: [path.join('/dev/shm', `${rootName}-shells`)] }, this.config.dataDir, { log: this.log });
+    await sweepStale({ log: this.log, skip: [rootName] });
     await manager.start();
     this.cgroups = manager;
     if (this.config.sandbox) {
       assertHost();
-      const netns = new NetnsPool({ prefix: `hearth${rootName.slice('hearth-'.length, 'hearth-'.length + 8)}` });
+      const netns = new NetnsPool({ prefix: netnsPrefix });
       await netns.start();
       const shells = new ShellPool({ cgroups: manager, netns });
       await shells.start();
@@ -192,6 +198,7 @@ export class Hearth {
     await this.shells?.close();
     await this.netns?.close();
     await this.cgroups?.close();
+    await this.owner?.release();
     await this.logs.close();
     this.registry.close();
   }
