@@ -225,6 +225,139 @@ static napi_value js_fork_process(napi_env env, napi_callback_info info)
 	return number(env, pid);
 }
 
+/* ---- sandboxed Node templates (fork path; native/instance.c) ------------------- */
+
+/* The template's own pid namespace (nestTemplatePidns), to return to after each instance's fork. */
+static int template_pidns_fd = -1;
+
+static void die_in_child(const char *msg)
+{
+	(void)!write(STDERR_FILENO, msg, strlen(msg));
+	_exit(127);
+}
+
+/*
+ * nestTemplatePidns(): in a sandboxed template (pid 1 of the sandbox's pid namespace,
+ * template capabilities permitted). glibc's fork() cannot create a pid namespace, and a
+ * raw clone would skip the fork handlers a Node child needs; instead each instance is
+ * forked after unshare(CLONE_NEWPID) and the template returns with setns() to its own
+ * pid namespace, which must then be owned by its user namespace. So: unshare a pid
+ * namespace and fork once; this process stays as the sandbox's pid 1 (it reaps, and
+ * exits with the template's status), the call returns in the template, pid 1 there.
+ */
+static napi_value js_nest_template_pidns(napi_env env, napi_callback_info info)
+{
+	uv_loop_t *loop;
+	pid_t pid;
+	int err, status = 0;
+
+	(void)info;
+	if (template_pidns_fd >= 0)
+		return throw_arg(env, "nestTemplatePidns: already nested");
+	if (napi_get_uv_event_loop(env, &loop) != napi_ok)
+		return NULL;
+	if (hearth_set_effective_caps(1) < 0)
+		return throw_errno(env, errno, "capset", NULL);
+	if (unshare(CLONE_NEWPID) < 0) {
+		err = errno;
+		hearth_set_effective_caps(0);
+		return throw_errno(env, err, "unshare", NULL);
+	}
+	pid = fork_node(loop);
+	if (pid < 0) {
+		err = errno;
+		hearth_set_effective_caps(0);
+		return throw_errno(env, err, "fork", NULL);
+	}
+	if (pid > 0) {
+		/* The sandbox's pid 1 from now on: no JavaScript, no fds, only the wait. */
+		syscall(SYS_close_range, 0U, ~0U, 0U);
+		for (;;) {
+			pid_t r = waitpid(-1, &status, 0);
+			if (r == pid)
+				break;
+			if (r < 0 && errno != EINTR)
+				_exit(127);
+		}
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 0 ||
+	    (template_pidns_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0 || hearth_set_effective_caps(0) < 0)
+		die_in_child("hearth: the template could not set up its pid namespace\n");
+	return undefined(env);
+}
+
+/*
+ * forkInstance(): in a nested template: fork one instance into a new pid namespace
+ * (pid 1 there) and new mount and network namespaces. The template's capabilities are effective
+ * only around the fork. Returns the pid (the template's view) in the template, 0 in
+ * the instance, which must call instanceEnter(args) before running anything else.
+ */
+static napi_value js_fork_instance(napi_env env, napi_callback_info info)
+{
+	uv_loop_t *loop;
+	pid_t pid;
+	int err;
+
+	(void)info;
+	if (template_pidns_fd < 0)
+		return throw_arg(env, "forkInstance: not a sandboxed template (nestTemplatePidns first)");
+	if (napi_get_uv_event_loop(env, &loop) != napi_ok)
+		return NULL;
+	if (hearth_set_effective_caps(1) < 0)
+		return throw_errno(env, errno, "capset", NULL);
+	if (unshare(CLONE_NEWPID) < 0) {
+		err = errno;
+		hearth_set_effective_caps(0);
+		return throw_errno(env, err, "unshare", NULL);
+	}
+	pid = fork_node(loop);
+	if (pid == 0) {
+		close(template_pidns_fd);
+		template_pidns_fd = -1;
+		if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
+			die_in_child("hearth: the instance could not unshare its mount and network namespaces\n");
+		return number(env, 0);
+	}
+	err = errno;
+	/* A template must not go on with effective capabilities or a foreign pid namespace for children. */
+	if (setns(template_pidns_fd, CLONE_NEWPID) < 0 || hearth_set_effective_caps(0) < 0)
+		die_in_child("hearth: the template could not return to its pid namespace\n");
+	if (pid < 0)
+		return throw_errno(env, err, "fork", NULL);
+	return number(env, pid);
+}
+
+/* instanceEnter(args): native/instance.c, in a forked instance before any of its code runs. */
+static napi_value js_instance_enter(napi_env env, napi_callback_info info)
+{
+	char *args[HEARTH_MAX_SECCOMP * 2 + 16], err[512];
+	uint32_t n, i;
+	bool is_array;
+	int r;
+
+	ARGS(1);
+	if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
+	    n + 2 > sizeof(args) / sizeof(args[0]))
+		return throw_arg(env, "instanceEnter(args): an array of strings (instanceSandboxArgs)");
+	args[0] = "instanceEnter";
+	for (i = 0; i < n; i++) {
+		napi_value v;
+		if (napi_get_element(env, argv[0], i, &v) != napi_ok || (args[i + 1] = get_string(env, v)) == NULL) {
+			while (i > 0)
+				free(args[i--]);
+			return throw_arg(env, "instanceEnter(args): args must be strings");
+		}
+	}
+	args[n + 1] = NULL;
+	r = hearth_instance_enter((int)n + 1, args, err, sizeof(err));
+	for (i = 1; i <= n; i++)
+		free(args[i]);
+	if (r < 0)
+		return throw_arg(env, err);
+	return undefined(env);
+}
+
 static napi_value js_waitpid(napi_env env, napi_callback_info info)
 {
 	napi_value result, value;
@@ -735,6 +868,8 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "installSeccomp", js_install_seccomp }, { "socketPair", js_socket_pair },
 		{ "sendFds", js_send_fds }, { "recvFds", js_recv_fds }, { "closeRange", js_close_range },
 		{ "enterSandbox", js_enter_sandbox },
+		{ "nestTemplatePidns", js_nest_template_pidns }, { "forkInstance", js_fork_instance },
+		{ "instanceEnter", js_instance_enter },
 	};
 	napi_value fn, constants;
 	size_t i;

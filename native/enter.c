@@ -619,11 +619,17 @@ static int unshare_namespaces(struct seq *s)
 /* A new network namespace has only a loopback device, and it is down. */
 static int loopback_up(struct seq *s)
 {
-	struct ifreq ifr;
-	int fd;
-
 	if (s->plan->netns != NULL)
 		return 0;
+	return hearth_loopback_up();
+}
+
+/* lo up in the current network namespace (needs CAP_NET_ADMIN over it). */
+int hearth_loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd, err;
+
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -634,7 +640,7 @@ static int loopback_up(struct seq *s)
 		if (ioctl(fd, SIOCSIFFLAGS, &ifr) == 0)
 			return close(fd);
 	}
-	int err = errno;
+	err = errno;
 	close(fd);
 	errno = err;
 	return -1;

@@ -107,8 +107,8 @@ struct hearth_plan {
 };
 
 /*
- * What a template keeps (permitted, not effective): what an instance needs to mount
- * its private /tmp (an overlay works on its layers with the mounter's credentials:
+ * What a template keeps (permitted, not effective): what an instance needs to bring
+ * up lo in its own network namespace, mount its private /tmp (an overlay works on its layers with the mounter's credentials:
  * DAC_OVERRIDE, CHOWN, FOWNER for copy-up) and /proc, set its groups, and empty its
  * bounding set. In a user namespace created after every other namespace, they reach
  * only namespaces the template creates and inodes owned by the sandbox's own ids.
@@ -116,7 +116,7 @@ struct hearth_plan {
 #define HEARTH_TEMPLATE_CAPS                                                                          \
 	((1ULL << 0) /* CAP_CHOWN */ | (1ULL << 1) /* CAP_DAC_OVERRIDE */ | (1ULL << 3) /* CAP_FOWNER */ | \
 	 (1ULL << 6) /* CAP_SETGID */ | (1ULL << 7) /* CAP_SETUID */ | (1ULL << 8) /* CAP_SETPCAP */ |     \
-	 (1ULL << 21) /* CAP_SYS_ADMIN */)
+	 (1ULL << 12) /* CAP_NET_ADMIN */ | (1ULL << 21) /* CAP_SYS_ADMIN */)
 
 /*
  * How the caller creates the sandbox's first process. The helper executable uses
@@ -154,6 +154,10 @@ int hearth_plan_parse(struct hearth_plan *plan, int argc, char **argv, char *err
  * full seccomp filter. Returns 0, or -1 with "step: reason" in err.
  */
 pid_t hearth_clone_instance(void);
+/* enter.c: lo up in the current network namespace. */
+int hearth_loopback_up(void);
+/* A template's capabilities made effective (1) or not (0) — they stay permitted. */
+int hearth_set_effective_caps(int raise);
 int hearth_instance_enter(int argc, char **argv, char *err, size_t errlen);
 
 /* seccomp.c */

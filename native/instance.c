@@ -5,7 +5,10 @@
  * namespace only. For each instance it calls hearth_clone_instance(); the child
  * then runs hearth_instance_enter() before anything of the instance's own runs:
  *
- *   clone(CLONE_NEWNS | CLONE_NEWPID)   own mount namespace, pid 1 of its own pid namespace
+ *   clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)   own mount namespace, pid 1 of its
+ *                    own pid namespace, its own network namespace (only lo: no sibling's
+ *                    listener is reachable; functions with egress start cold instead)
+ *   loopback-up      lo up in it
  *   mount-tmp        /tmp: an overlay of the template's /tmp (read) and a fresh tmpfs
  *                    (writes): what init wrote is there, nothing a sibling writes is
  *   mount-proc       a pid-only procfs (subset=pid) on /proc: only its own processes
@@ -38,7 +41,7 @@
 
 #include "enter.h"
 
-static int set_effective_caps(int raise)
+int hearth_set_effective_caps(int raise)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
@@ -56,13 +59,13 @@ pid_t hearth_clone_instance(void)
 	pid_t pid;
 	int err;
 
-	if (set_effective_caps(1) < 0)
+	if (hearth_set_effective_caps(1) < 0)
 		return -1;
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWNS | CLONE_NEWPID | SIGCHLD), NULL, NULL, NULL, 0UL);
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | SIGCHLD), NULL, NULL, NULL, 0UL);
 	if (pid == 0)
 		return 0;
 	err = errno;
-	if (set_effective_caps(0) < 0)
+	if (hearth_set_effective_caps(0) < 0)
 		_exit(127); /* a template must not go on with effective capabilities */
 	errno = err;
 	return pid;
@@ -214,6 +217,7 @@ int hearth_instance_enter(int argc, char **argv, char *err, size_t errlen)
 	if (parse(&plan, argc, argv, err, errlen) < 0)
 		return -1;
 	snprintf(tmp_options, sizeof(tmp_options), "size=%llu,mode=0755", plan.tmp_size);
+	ISTEP("loopback-up", hearth_loopback_up());
 	ISTEP("mount-private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 	/*
 	 * The template changed its credentials when it entered the sandbox, which made it

@@ -65,7 +65,7 @@ export class TemplateStarters {
     }
     this.fork = {
       path: 'fork',
-      canStart: (fn) => this.templates.get(key(fn))?.alive ?? false,
+      canStart: (fn) => (this.templates.get(key(fn))?.alive ?? false) && this.forkable(fn),
       start: async (fn) => {
         // The template may have died since canStart(): make a new one rather than fail the call.
         const template = this.templates.get(key(fn));
@@ -79,7 +79,7 @@ export class TemplateStarters {
     };
     this.repurpose = {
       path: 'repurpose',
-      canStart: (fn) => this.zygotes.has(fn.manifest.runtime),
+      canStart: (fn) => this.zygotes.has(fn.manifest.runtime) && this.forkable(fn),
       start: async (fn) => {
         const t0 = performance.now();
         const template = await this.templateFor(fn);
@@ -91,6 +91,15 @@ export class TemplateStarters {
       },
       close: () => this.close(),
     };
+  }
+
+  /**
+   * Sandboxed forked instances get a network namespace of their own with only lo;
+   * egress needs a pooled, wired namespace per instance, which only the cold path
+   * has today: functions with egress start cold.
+   */
+  private forkable(fn: FunctionVersion): boolean {
+    return !(this.options.shells?.() && fn.manifest.network === 'egress');
   }
 
   /** Starts the zygotes now, so that the first repurpose does not pay for a runtime boot. */

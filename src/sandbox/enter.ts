@@ -121,20 +121,29 @@ export function seccompRules(entries: SeccompProfileEntry[] = loadSeccompProfile
 
 const CLONE_NEWNS = 0x00020000;
 const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNET = 0x40000000;
 
 /**
- * A template's filter: the profile, except that mount is allowed and clone may create a
- * mount and a pid namespace — what forking an instance into its own /tmp and pid view
- * takes (native/instance.c). Both only reach namespaces owned by the sandbox's user
+ * A template's filter: the profile, except that mount is allowed, clone and unshare may
+ * create mount, pid and network namespaces, and setns may join a pid namespace — what
+ * forking an instance into its own /tmp, pid view and loopback takes (native/instance.c). Both only reach namespaces owned by the sandbox's user
  * namespace. Every instance installs the full profile on top (filters stack).
  */
 export function templateSeccompRules(entries: SeccompProfileEntry[] = loadSeccompProfile()): string[] {
+  const cloneRule = entries.find((e) => e.syscall === 'clone' && e.argMask);
+  const nsFlags = Number(cloneRule?.argMask?.mask ?? 0x7e020000);
+  // Deny any namespace flag but these (arg masks: the rule fires when (arg & mask) != 0).
+  const allowOnly = (allowed: number): string => `0x${((nsFlags & ~allowed) >>> 0).toString(16)}`;
   return entries
     .filter((e) => e.syscall !== 'mount')
-    .map((e) => {
-      if (e.syscall !== 'clone' || !e.argMask) return e;
-      const mask = Number(e.argMask.mask) & ~(CLONE_NEWNS | CLONE_NEWPID);
-      return { ...e, argMask: { ...e.argMask, mask: `0x${(mask >>> 0).toString(16)}` } };
+    .map((e): SeccompProfileEntry => {
+      if (e.syscall === 'clone' || e.syscall === 'unshare') {
+        // An instance is forked into new mount, pid and network namespaces (Python: clone; Node: unshare + fork).
+        return { ...e, argMask: { arg: 0, mask: allowOnly(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET) } };
+      }
+      // Node's template returns to its own pid namespace after each fork (setns(fd, CLONE_NEWPID)).
+      if (e.syscall === 'setns') return { ...e, argMask: { arg: 1, mask: allowOnly(CLONE_NEWPID) } };
+      return e;
     })
     .flatMap((e) => seccompRules([e]));
 }

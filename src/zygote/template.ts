@@ -21,23 +21,26 @@ export interface ForkedProcess {
 
 const SIGNAL_NAMES: Record<number, NodeJS.Signals> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
 
-/**
- * The host pid of the child of `parentPid` whose pid in the innermost-but-one pid
- * namespace is `nsPid`: a sandboxed template reports its instances' pids as it sees
- * them (inside the sandbox), the agent needs the host's view to signal and measure them.
- */
-export function hostPidOfChild(parentPid: number, nsPid: number): number | undefined {
-  let children: string;
+function childrenOf(pid: number): number[] {
   try {
-    children = fs.readFileSync(`/proc/${parentPid}/task/${parentPid}/children`, 'utf8');
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    return undefined;
+    return [];
   }
-  for (const candidate of children.trim().split(/\s+/).filter(Boolean).map(Number)) {
+}
+
+/**
+ * The host pid of a sandboxed template's instance that the template reported as
+ * `nsPid` (its own view). The instance is pid 1 of its own pid namespace, so its
+ * NSpid line ends with [nsPid, 1]. It is a child of the sandboxed process (Python's
+ * template), or a grandchild (Node's template nests one more pid namespace).
+ */
+export function hostPidOfInstance(sandboxedPid: number, nsPid: number): number | undefined {
+  const level1 = childrenOf(sandboxedPid);
+  for (const candidate of [...level1, ...level1.flatMap(childrenOf)]) {
     try {
       const nspid = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${candidate}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).map(Number) ?? [];
-      // host, sandbox, instance: the template's view is the second.
-      if (nspid[1] === nsPid) return candidate;
+      if (nspid.length >= 3 && nspid.at(-1) === 1 && nspid.at(-2) === nsPid) return candidate;
     } catch {
       // exited meanwhile
     }
@@ -125,7 +128,7 @@ export class Template {
     }
     // A sandboxed template reports its own view of the pid; the agent works with the host's.
     const reportedPid = Number(reply.pid);
-    const pid = this.sandboxedPid === undefined ? reportedPid : hostPidOfChild(this.sandboxedPid, reportedPid);
+    const pid = this.sandboxedPid === undefined ? reportedPid : hostPidOfInstance(this.sandboxedPid, reportedPid);
     if (pid === undefined) {
       for (const s of [channel, stdout, stderr]) s.destroy();
       throw new Error(`forked instance ${reportedPid} of template ${this.sandboxedPid} has no host pid (it exited at once)`);
