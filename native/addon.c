@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -844,6 +846,229 @@ out:
 	return undefined(env);
 }
 
+/* ---- memory: process_madvise over another process's address space ----------- */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#define MADVISE_BATCH 512 /* iovecs per process_madvise call (UIO_MAXIOV is 1024) */
+
+struct mrange {
+	unsigned long start;
+	unsigned long len;
+};
+
+struct madvise_stats {
+	double advised;
+	double skipped_bytes;
+	double calls;
+	double skipped;
+	double einval;
+	double enomem;
+};
+
+static int push_range(struct mrange **r, size_t *n, size_t *cap, unsigned long start, unsigned long len)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct mrange *nr = realloc(*r, ncap * sizeof(**r));
+		if (nr == NULL)
+			return -1;
+		*r = nr;
+		*cap = ncap;
+	}
+	(*r)[*n].start = start;
+	(*r)[*n].len = len;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Every mapping of pid (/proc/<pid>/maps) except the kernel's special ones
+ * ([vsyscall], [vvar], [vdso]: not advisable). -1 with errno on failure.
+ */
+static int read_maps(pid_t pid, struct mrange **out, size_t *count)
+{
+	char path[64], line[4096];
+	size_t n = 0, cap = 0;
+	struct mrange *r = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long start, end;
+		char *name;
+		size_t l = strlen(line);
+
+		/* A line longer than the buffer (a very long path): skip its tail. */
+		if (l > 0 && line[l - 1] != '\n' && !feof(f)) {
+			int c;
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+		}
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || end <= start)
+			continue;
+		name = strchr(line, '[');
+		if (name != NULL && strncmp(name, "[v", 2) == 0)
+			continue;
+		if (push_range(&r, &n, &cap, start, end - start) < 0) {
+			free(r);
+			fclose(f);
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	if (ferror(f)) {
+		int err = errno ? errno : EIO;
+		free(r);
+		fclose(f);
+		errno = err;
+		return -1;
+	}
+	fclose(f);
+	*out = r;
+	*count = n;
+	return 0;
+}
+
+/*
+ * process_madvise(pidfd, ranges, advice) in batches. The kernel stops at the first
+ * range it cannot advise and returns the bytes done before it (or the error if
+ * none): such a range is retried alone and, if it fails with EINVAL (locked,
+ * PFN/hugetlb mapping) or ENOMEM (unmapped meanwhile), skipped and counted.
+ * Any other error (ESRCH, EPERM, ENOSYS, ...) fails the call: -errno.
+ */
+static int advise_ranges(int pidfd, struct mrange *r, size_t n, int advice, struct madvise_stats *st)
+{
+	struct iovec iov[MADVISE_BATCH];
+	size_t i = 0;
+
+	while (i < n) {
+		size_t batch = n - i < MADVISE_BATCH ? n - i : MADVISE_BATCH;
+		unsigned long total = 0;
+		long ret;
+		size_t k;
+
+		for (k = 0; k < batch; k++) {
+			iov[k].iov_base = (void *)r[i + k].start;
+			iov[k].iov_len = r[i + k].len;
+			total += r[i + k].len;
+		}
+		st->calls++;
+		ret = syscall(SYS_process_madvise, pidfd, iov, batch, advice, 0);
+		if (ret < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			if (errno != EINVAL && errno != ENOMEM)
+				return -errno;
+			/* The first range of the batch failed. */
+			if (errno == EINVAL)
+				st->einval++;
+			else
+				st->enomem++;
+			st->skipped++;
+			st->skipped_bytes += (double)r[i].len;
+			i++;
+			continue;
+		}
+		st->advised += (double)ret;
+		if ((unsigned long)ret >= total) {
+			i += batch;
+			continue;
+		}
+		/* Partial: find where it stopped; the next call starts there (and reports its error). */
+		{
+			unsigned long done = (unsigned long)ret, acc = 0;
+			k = i;
+			while (k < i + batch && acc + r[k].len <= done) {
+				acc += r[k].len;
+				k++;
+			}
+			if (k < i + batch && acc < done) {
+				r[k].start += done - acc;
+				r[k].len -= done - acc;
+			}
+			i = k;
+		}
+	}
+	return 0;
+}
+
+/* processMadvise(pid, advice, ranges?: number[] = [start, len, start, len, ...]) */
+static napi_value js_process_madvise(napi_env env, napi_callback_info info)
+{
+	struct madvise_stats st = { 0 };
+	struct mrange *r = NULL;
+	size_t n = 0, i;
+	napi_value result;
+	int pidfd, rc;
+	ARGS(3);
+	INT_ARG(0, pid, 1, 0x7fffffff);
+	INT_ARG(1, advice, 0, 1000);
+
+	if (is_nullish(env, argv[2])) {
+		if (read_maps((pid_t)pid, &r, &n) < 0)
+			return throw_errno(env, errno, "open", "/proc/<pid>/maps");
+	} else {
+		bool is_array = false;
+		uint32_t len;
+		size_t cap = 0;
+
+		if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array ||
+		    napi_get_array_length(env, argv[2], &len) != napi_ok || len % 2 != 0)
+			return throw_arg(env, "ranges must be an array [start, length, start, length, ...]");
+		for (i = 0; i < len; i += 2) {
+			napi_value a, b;
+			int64_t start, l;
+			if (napi_get_element(env, argv[2], (uint32_t)i, &a) != napi_ok ||
+			    napi_get_element(env, argv[2], (uint32_t)i + 1, &b) != napi_ok ||
+			    get_int(env, a, 0, INT64_MAX, &start) < 0 || get_int(env, b, 1, INT64_MAX, &l) < 0) {
+				free(r);
+				return throw_arg(env, "ranges must hold non-negative integer starts and positive lengths");
+			}
+			if (push_range(&r, &n, &cap, (unsigned long)start, (unsigned long)l) < 0) {
+				free(r);
+				return throw_errno(env, ENOMEM, "malloc", NULL);
+			}
+		}
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0) {
+		int err = errno;
+		free(r);
+		return throw_errno(env, err, "pidfd_open", NULL);
+	}
+	rc = advise_ranges(pidfd, r, n, (int)advice, &st);
+	close(pidfd);
+	free(r);
+	if (rc < 0)
+		return throw_errno(env, -rc, "process_madvise", NULL);
+	/* Every range refused with EINVAL: the advice itself is not supported here. */
+	if (n > 0 && st.advised == 0 && st.einval == (double)n)
+		return throw_errno(env, EINVAL, "process_madvise", NULL);
+	napi_create_object(env, &result);
+	napi_set_named_property(env, result, "advisedBytes", number(env, st.advised));
+	napi_set_named_property(env, result, "ranges", number(env, (double)n));
+	napi_set_named_property(env, result, "skippedRanges", number(env, st.skipped));
+	napi_set_named_property(env, result, "skippedBytes", number(env, st.skipped_bytes));
+	napi_set_named_property(env, result, "einval", number(env, st.einval));
+	napi_set_named_property(env, result, "enomem", number(env, st.enomem));
+	napi_set_named_property(env, result, "calls", number(env, st.calls));
+	return result;
+}
+
 /* ---- module ------------------------------------------------------------------- */
 
 static void set_constant(napi_env env, napi_value obj, const char *name, double value)
@@ -867,7 +1092,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "setresgid", js_set_resgid }, { "setgroups", js_set_groups },
 		{ "installSeccomp", js_install_seccomp }, { "socketPair", js_socket_pair },
 		{ "sendFds", js_send_fds }, { "recvFds", js_recv_fds }, { "closeRange", js_close_range },
-		{ "enterSandbox", js_enter_sandbox },
+		{ "enterSandbox", js_enter_sandbox }, { "processMadvise", js_process_madvise },
 		{ "nestTemplatePidns", js_nest_template_pidns }, { "forkInstance", js_fork_instance },
 		{ "instanceEnter", js_instance_enter },
 	};
@@ -898,6 +1123,9 @@ static napi_value init(napi_env env, napi_value exports)
 	set_constant(env, constants, "MS_SLAVE", MS_SLAVE);
 	set_constant(env, constants, "MNT_DETACH", MNT_DETACH);
 	set_constant(env, constants, "CLOSE_RANGE_CLOEXEC", 4); /* linux/close_range.h */
+	set_constant(env, constants, "MADV_WILLNEED", MADV_WILLNEED);
+	set_constant(env, constants, "MADV_COLD", MADV_COLD);
+	set_constant(env, constants, "MADV_PAGEOUT", MADV_PAGEOUT);
 	napi_set_named_property(env, exports, "constants", constants);
 	return exports;
 }

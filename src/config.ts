@@ -31,6 +31,12 @@ export const ConfigSchema = z
     maxInstances: z.number().int().min(1).max(100_000),
     /** Node-wide memory budget in MB for instances (reserved by their manifest memory). */
     memoryBudgetMB: z.number().int().min(64),
+    /** How instances are charged against the budget: 'reserved' = max(measured PSS, manifest memory), 'measured' = PSS only (overcommit). Templates and zygotes count with their PSS. */
+    memoryAccounting: z.enum(['reserved', 'measured']),
+    /** How often the PSS of instances, templates and zygotes is sampled for the budget (0 = only on demand). */
+    memorySampleMs: z.number().int().min(0),
+    /** Swap for paged-out templates: 'path,sizeMB' creates a swap file (removed at shutdown); unset = use active swap if any. */
+    swapFile: z.string().optional(),
     /** How long an idle instance is kept warm. */
     keepAliveMs: z.number().int().min(0),
     /** Invocations waiting per function before 429. */
@@ -134,6 +140,9 @@ export function defaultConfig(): HearthConfig {
     ...(process.env.HEARTH_TOKEN ? { token: process.env.HEARTH_TOKEN } : {}),
     maxInstances: envInt('HEARTH_MAX_INSTANCES') ?? 256,
     memoryBudgetMB: envInt('HEARTH_MEMORY_BUDGET_MB') ?? Math.max(512, Math.floor(totalMB / 2)),
+    memoryAccounting: (process.env.HEARTH_MEMORY_ACCOUNTING ?? 'reserved') as 'reserved' | 'measured',
+    memorySampleMs: envInt('HEARTH_MEMORY_SAMPLE_MS') ?? 5000,
+    ...(process.env.HEARTH_SWAP_FILE ? { swapFile: process.env.HEARTH_SWAP_FILE } : {}),
     keepAliveMs: envInt('HEARTH_KEEP_ALIVE_MS') ?? 10 * 60 * 1000,
     queueLength: envInt('HEARTH_QUEUE_LENGTH') ?? 100,
     maxUploadBytes: 50 * 1024 * 1024,

@@ -17,6 +17,8 @@ import { FunctionLogs } from './instances/function-logs.js';
 import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
 import { Metrics } from './metrics.js';
+import { MemoryMonitor, type NodeMemoryReport } from './memory/monitor.js';
+import { SwapArea, setUpSwap } from './memory/swap.js';
 import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
 import { loadNative, sandboxLibPath, type HearthNative } from './sandbox/native.js';
 import { fdPassingFrom } from './zygote/fd-passing.js';
@@ -54,6 +56,10 @@ export class Hearth {
   /** Per-instance cgroups; undefined when the host offers none to hearth (not root, no memory/pids controllers). */
   cgroups: CgroupManager | undefined;
   private owner: OwnerClaim | undefined;
+  /** PSS/USS of instances, templates, zygotes and the agent; the scheduler's budget reads it. */
+  readonly memory: MemoryMonitor;
+  /** Swap hearth set up (HEARTH_SWAP_FILE) or found active; undefined without swap. */
+  swap: SwapArea | undefined;
 
   constructor(
     readonly config: HearthConfig,
@@ -103,12 +109,27 @@ export class Hearth {
     } else if (!startersFor) {
       starters.set('cold', new ColdStarter({ cgroups: () => this.cgroups, nodeBinary: config.nodeBinary, pythonBinary: config.pythonBinary, runtimeDir: config.runtimeDir, logs: this.logs, initTimeoutMs: 60_000 }));
     }
+    // Sources are read lazily: the scheduler and the templates exist by the first sample.
+    this.memory = new MemoryMonitor({
+      budgetMB: config.memoryBudgetMB,
+      intervalMs: config.memorySampleMs,
+      onSample: () => this.scheduler.memoryChanged(),
+      sources: {
+        instances: () =>
+          [...this.scheduler.accountedInstances(), ...(this.templates?.spareInstances() ?? [])].map((i) => ({ id: i.id, pid: i.proc.accountingPid ?? i.pid, function: i.fn.name, version: i.fn.version })),
+        templates: () => (this.templates?.residentTemplates() ?? []).map((t) => ({ pid: t.processPid, function: t.fn.name, version: t.fn.version, runtime: t.fn.manifest.runtime })),
+        zygotes: () => [...(this.templates?.zygotes.values() ?? [])].filter((z) => z.alive && z.pid !== undefined).map((z) => ({ pid: z.pid!, runtime: z.runtime })),
+      },
+    });
     this.scheduler = new Scheduler(
       starters,
-      { maxInstances: config.maxInstances, memoryBudgetMB: config.memoryBudgetMB, keepAliveMs: config.keepAliveMs, queueLength: config.queueLength },
+      { maxInstances: config.maxInstances, memoryBudgetMB: config.memoryBudgetMB, keepAliveMs: config.keepAliveMs, queueLength: config.queueLength, memoryAccounting: config.memoryAccounting },
       this.metrics,
       log,
+      this.memory,
     );
+    this.metrics.memoryBudgetBytes.set(config.memoryBudgetMB * 1024 * 1024);
+    this.memory.start();
     this.registry.onChange((event) => {
       if (event.kind === 'deployed' && event.version) {
         this.scheduler.retireOldVersions(event.name, event.version.version);
@@ -117,8 +138,27 @@ export class Hearth {
     });
   }
 
-  /** Prepares what needs the host: cgroups (a crashed run's leftovers are removed). */
+  /** Samples memory now; the report also carries what the scheduler charges against the budget. */
+  memoryReport(): NodeMemoryReport {
+    const report = this.memory.refresh();
+    report.usedMB = Math.round(this.scheduler.memoryUsedMB() * 10) / 10;
+    report.accounting = this.config.memoryAccounting;
+    return report;
+  }
+
+  /** Prepares what needs the host: cgroups (a crashed run's leftovers are removed), swap when configured. */
   async init(): Promise<void> {
+    this.swap = await setUpSwap({ spec: this.config.swapFile, dataDir: this.config.dataDir, log: this.log });
+    try {
+      await this.initHost();
+    } catch (error) {
+      await this.swap?.close();
+      this.swap = undefined;
+      throw error;
+    }
+  }
+
+  private async initHost(): Promise<void> {
     const host = detectCgroupHost();
     if (process.getuid?.() !== 0 || !host.preferred) {
       if (this.config.sandbox) throw new HearthError('HEARTH_E_HOST_UNSUPPORTED', `sandboxes need root and cgroups with memory and pids: ${host.problems.join('; ') || 'not root'}`);
@@ -194,7 +234,9 @@ export class Hearth {
   }
 
   async close(): Promise<void> {
+    this.memory.stop();
     await this.scheduler.close();
+    await this.swap?.close();
     await this.shells?.close();
     await this.netns?.close();
     await this.cgroups?.close();

@@ -39,12 +39,37 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly reservedMemoryBytes = new client.Gauge({ name: 'hearth_reserved_memory_bytes', help: 'Memory reserved by running instances (their manifest limits).', registers: [this.registry] });
-  readonly functionPssBytes = new client.Gauge({
-    name: 'hearth_function_pss_bytes',
-    help: 'Proportional set size of all instances of a function (sampled at scrape time).',
-    labelNames: ['function'] as const,
+  readonly memoryUsedBytes = new client.Gauge({
+    name: 'hearth_memory_used_bytes',
+    help: 'Memory charged against the node budget: measured PSS of instances (per HEARTH_MEMORY_ACCOUNTING), templates and zygotes, plus the manifest memory of starting instances.',
     registers: [this.registry],
   });
+  readonly memoryBudgetBytes = new client.Gauge({ name: 'hearth_memory_budget_bytes', help: 'The node memory budget (HEARTH_MEMORY_BUDGET_MB).', registers: [this.registry] });
+  readonly functionPssBytes = new client.Gauge({
+    name: 'hearth_function_pss_bytes',
+    help: 'Proportional set size of a function, by kind: its instances or its template (sampled at scrape time).',
+    labelNames: ['function', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly functionUssBytes = new client.Gauge({
+    name: 'hearth_function_uss_bytes',
+    help: 'Unique set size (private pages) of a function, by kind: instance or template (sampled at scrape time).',
+    labelNames: ['function', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly nodePssBytes = new client.Gauge({
+    name: 'hearth_node_pss_bytes',
+    help: 'Proportional set size on the node by kind: instances, templates, zygotes, agent (sampled at scrape time).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly zygotePssBytes = new client.Gauge({
+    name: 'hearth_zygote_pss_bytes',
+    help: 'Proportional set size of each runtime zygote.',
+    labelNames: ['runtime'] as const,
+    registers: [this.registry],
+  });
+  readonly memorySampleSeconds = new client.Gauge({ name: 'hearth_memory_sample_seconds', help: 'Time the last memory sample (smaps_rollup of every accounted pid) took.', registers: [this.registry] });
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'hearth_agent_' });

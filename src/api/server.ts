@@ -50,9 +50,7 @@ export function buildServer(hearth: Hearth): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {
-    for (const s of hearth.scheduler.stats()) {
-      hearth.metrics.functionPssBytes.set({ function: s.function }, s.instances.reduce((sum, i) => sum + (i.pssKB ?? 0), 0) * 1024);
-    }
+    updateMemoryMetrics(hearth);
     return reply.type(hearth.metrics.registry.contentType).send(await hearth.metrics.registry.metrics());
   });
 
@@ -60,4 +58,23 @@ export function buildServer(hearth: Hearth): FastifyInstance {
   invokeRoutes(app, hearth);
   lambdaRoutes(app, hearth);
   return app;
+}
+
+/** Samples memory and sets the gauges (per function and kind, node totals, zygotes); functions that are gone drop out. */
+function updateMemoryMetrics(hearth: Hearth): void {
+  const report = hearth.memoryReport();
+  const m = hearth.metrics;
+  m.functionPssBytes.reset();
+  m.functionUssBytes.reset();
+  m.zygotePssBytes.reset();
+  for (const [name, f] of Object.entries(report.functions)) {
+    m.functionPssBytes.set({ function: name, kind: 'instance' }, f.instances.pssKB * 1024);
+    m.functionPssBytes.set({ function: name, kind: 'template' }, f.templates.pssKB * 1024);
+    m.functionUssBytes.set({ function: name, kind: 'instance' }, f.instances.ussKB * 1024);
+    m.functionUssBytes.set({ function: name, kind: 'template' }, f.templates.ussKB * 1024);
+  }
+  for (const kind of ['instances', 'templates', 'zygotes', 'agent'] as const) m.nodePssBytes.set({ kind }, report.totals[kind].pssKB * 1024);
+  for (const z of report.zygotes) m.zygotePssBytes.set({ runtime: z.runtime }, z.pssKB * 1024);
+  m.memoryUsedBytes.set(Math.round((report.usedMB ?? 0) * 1024 * 1024));
+  m.memorySampleSeconds.set(report.sampleMs / 1000);
 }

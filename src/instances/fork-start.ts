@@ -53,6 +53,8 @@ export class TemplateStarters {
   private readonly templates = new Map<string, Template>();
   /** Spare instances per template, forked ahead of demand (oldest first). */
   private readonly spares = new Map<Template, Array<Promise<StartedInstance | undefined>>>();
+  /** The spares that are ready (for memory accounting). */
+  private readonly readySpares = new Set<Instance>();
   /** The shell each sandboxed template lives in (purged once the template is gone). */
   private readonly shellOf = new Map<Template, SandboxShell>();
   private readonly creating = new Map<string, Promise<Template>>();
@@ -222,10 +224,17 @@ export class TemplateStarters {
     const list = this.spares.get(template) ?? [];
     this.spares.set(template, list);
     while (template.alive && list.length < wanted) {
-      const spare = this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 }).catch((error: Error) => {
-        this.options.log.debug({ function: template.fn.name, err: error.message }, 'spare fork failed');
-        return undefined;
-      });
+      const spare = this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 }).then(
+        (started) => {
+          this.readySpares.add(started.instance);
+          void started.instance.gone.then(() => this.readySpares.delete(started.instance));
+          return started;
+        },
+        (error: Error) => {
+          this.options.log.debug({ function: template.fn.name, err: error.message }, 'spare fork failed');
+          return undefined;
+        },
+      );
       list.push(spare);
     }
   }
@@ -235,6 +244,7 @@ export class TemplateStarters {
     const list = this.spares.get(template);
     while (list && list.length > 0) {
       const spare = await list.shift()!;
+      if (spare) this.readySpares.delete(spare.instance);
       this.refillSpares(template);
       if (spare && !spare.instance.exited) return { instance: spare.instance, timings: { sandboxMs: 0, processMs: 0, initMs: 0 } };
     }
@@ -248,8 +258,8 @@ export class TemplateStarters {
   }
 
   /** Spare instances (forked ahead of demand, not yet serving), for memory accounting. */
-  spareInstances(): Promise<Instance[]> {
-    return Promise.all([...this.spares.values()].flat()).then((all) => all.flatMap((s) => (s && !s.instance.exited ? [s.instance] : [])));
+  spareInstances(): Instance[] {
+    return [...this.readySpares].filter((i) => !i.exited);
   }
 
   /** The instance's own cgroup: inside the template's shell when sandboxed, else in the function's group. */

@@ -1,6 +1,7 @@
 // An instance: a runtime process that loaded one function version and serves one
 // invocation at a time over the channel (docs/protocol.md). How it was started
 // (cold spawn, fork of a template, restore) is not its concern.
+import { readSmapsRollup as readRollup, type MemorySample } from '../memory/pss.js';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Duplex, Readable } from 'node:stream';
@@ -281,18 +282,11 @@ export class Instance extends EventEmitter {
   }
 
   /** Proportional and unique set size of the instance's process, from /proc/<pid>/smaps_rollup. */
-  memory(): { pssKB: number; ussKB: number; rssKB: number } | undefined {
+  memory(): MemorySample | undefined {
     return readSmapsRollup(this.proc.accountingPid ?? this.pid);
   }
 }
 
-export function readSmapsRollup(pid: number): { pssKB: number; ussKB: number; rssKB: number } | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
-  return { pssKB: field('Pss'), ussKB: field('Private_Clean') + field('Private_Dirty'), rssKB: field('Rss') };
+export function readSmapsRollup(pid: number): MemorySample | undefined {
+  return readRollup(pid);
 }

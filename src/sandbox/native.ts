@@ -47,6 +47,24 @@ export interface NativeConstants {
   MS_SLAVE: number;
   MNT_DETACH: number;
   CLOSE_RANGE_CLOEXEC: number;
+  MADV_WILLNEED: number;
+  MADV_COLD: number;
+  MADV_PAGEOUT: number;
+}
+
+/** What processMadvise() did. */
+export interface MadviseResult {
+  /** Bytes the kernel advised. */
+  advisedBytes: number;
+  /** Ranges asked for (the mappings of /proc/<pid>/maps without [vsyscall]/[vvar]/[vdso], or the given ones). */
+  ranges: number;
+  /** Ranges the kernel refused and that were skipped: EINVAL (locked, PFN or hugetlb mappings) or ENOMEM (unmapped meanwhile). */
+  skippedRanges: number;
+  skippedBytes: number;
+  einval: number;
+  enomem: number;
+  /** process_madvise calls made (iovec batches of up to 512, plus a retry per refused range). */
+  calls: number;
 }
 
 export interface HearthNative {
@@ -95,6 +113,14 @@ export interface HearthNative {
    * A failure writes {step, errno, message} to the plan's status fd and exits 127.
    */
   enterSandbox(args: string[]): void;
+  /**
+   * pidfd_open(pid) + process_madvise(advice) over `ranges` ([start, length, ...])
+   * or, without them, over every mapping of the process. Another process's memory:
+   * MADV_PAGEOUT (reclaim now: anonymous pages to swap, private file pages dropped),
+   * MADV_COLD, MADV_WILLNEED (read back ahead: swap-in and file readahead). Needs
+   * CAP_SYS_NICE and ptrace access to pid. Other errors than a refused range throw.
+   */
+  processMadvise(pid: number, advice: number, ranges?: number[]): MadviseResult;
   constants: NativeConstants;
 }
 

@@ -8,6 +8,7 @@ import { HearthError } from '../errors.js';
 import { InitError, type Instance, type InvokeOutcome, type StartPath } from '../instances/instance.js';
 import type { InstanceStarter, StartTimings } from '../instances/starter.js';
 import type { Metrics } from '../metrics.js';
+import type { MemorySource } from '../memory/monitor.js';
 import type { FunctionVersion } from '../registry/store.js';
 import { chooseStarter } from './start-path.js';
 
@@ -16,6 +17,13 @@ export interface SchedulerLimits {
   memoryBudgetMB: number;
   keepAliveMs: number;
   queueLength: number;
+  /**
+   * How an instance is charged against memoryBudgetMB (templates and zygotes always count with their measured PSS):
+   * 'reserved' (default): max(measured PSS, manifest memoryMB) — an instance may grow to its limit;
+   * 'measured': its measured PSS only (overcommit: forked instances sharing a template cost what they really use).
+   * Starting and not-yet-measured instances count with their manifest memoryMB in both modes.
+   */
+  memoryAccounting?: 'reserved' | 'measured';
 }
 
 export interface PhaseTimings extends StartTimings {
@@ -82,6 +90,8 @@ export class Scheduler {
   private readonly holdingSlot = new Set<Instance>();
   private instanceCount = 0;
   private reservedMB = 0;
+  /** Manifest memory of instances being started (not measurable yet). */
+  private startingMB = 0;
   private closing = false;
 
   constructor(
@@ -89,7 +99,37 @@ export class Scheduler {
     private readonly limits: SchedulerLimits,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** Measured PSS (src/memory/monitor.ts); without it the budget counts manifest memory only. */
+    private readonly memory?: MemorySource,
   ) {}
+
+  /**
+   * Memory charged against the budget, in MB: starting instances at their manifest
+   * memory, running ones per limits.memoryAccounting, plus the measured PSS of
+   * templates and zygotes.
+   */
+  memoryUsedMB(): number {
+    if (!this.memory) return this.reservedMB;
+    const measuredOnly = this.limits.memoryAccounting === 'measured';
+    let kb = this.memory.sharedPssKB();
+    for (const instance of this.holdingSlot) {
+      const reservedKB = instance.fn.manifest.memoryMB * 1024;
+      const pss = this.memory.instancePssKB(instance.id);
+      kb += pss === undefined ? reservedKB : measuredOnly ? pss : Math.max(pss, reservedKB);
+    }
+    return this.startingMB + kb / 1024;
+  }
+
+  /** Instances that hold a slot (idle and busy), for memory accounting. */
+  accountedInstances(): Instance[] {
+    return [...this.holdingSlot];
+  }
+
+  /** Measured memory changed (a new sample): queued calls may fit now. */
+  memoryChanged(): void {
+    this.updateGauges();
+    this.pump();
+  }
 
   private pool(name: string): FunctionPool {
     let pool = this.pools.get(name);
@@ -219,7 +259,14 @@ export class Scheduler {
 
   /** True when the node can hold one more instance of `fn`, after evicting idle instances if needed. */
   private makeRoom(fn: FunctionVersion): boolean {
-    const fits = (): boolean => this.instanceCount < this.limits.maxInstances && this.reservedMB + fn.manifest.memoryMB <= this.limits.memoryBudgetMB;
+    const fits = (): boolean => {
+      if (this.instanceCount >= this.limits.maxInstances) return false;
+      const used = this.memoryUsedMB();
+      if (used + fn.manifest.memoryMB <= this.limits.memoryBudgetMB) return true;
+      // Templates and zygotes alone can fill the budget, and evicting instances cannot help then: one
+      // instance may still start, or calls would wait forever (evicting templates is the tier's job).
+      return this.holdingSlot.size === 0 && this.startingMB === 0 && fn.manifest.memoryMB <= this.limits.memoryBudgetMB;
+    };
     if (fits()) return true;
     const idle = [...this.pools.values()].flatMap((p) => p.idle).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const victim of idle) {
@@ -233,6 +280,7 @@ export class Scheduler {
     pool.starting += 1;
     this.instanceCount += 1;
     this.reservedMB += fn.manifest.memoryMB;
+    this.startingMB += fn.manifest.memoryMB;
     this.updateGauges();
     const starter = chooseStarter(fn, this.starters);
     let started: Awaited<ReturnType<InstanceStarter['start']>>;
@@ -243,12 +291,14 @@ export class Scheduler {
       pool.starting -= 1;
       this.instanceCount -= 1;
       this.reservedMB -= fn.manifest.memoryMB;
+      this.startingMB -= fn.manifest.memoryMB;
       this.updateGauges();
       this.pump();
       throw error;
     }
     const { instance, timings } = started;
     pool.starting -= 1;
+    this.startingMB -= fn.manifest.memoryMB;
     this.holdingSlot.add(instance);
     // From here on the instance's exit gives its slot back.
     void instance.gone.then(() => this.onInstanceExit(pool, instance));
@@ -401,6 +451,7 @@ export class Scheduler {
     this.metrics.instances.set({ state: 'starting' }, starting);
     this.metrics.queued.set(queued);
     this.metrics.reservedMemoryBytes.set(this.reservedMB * 1024 * 1024);
+    this.metrics.memoryUsedBytes.set(Math.round(this.memoryUsedMB() * 1024 * 1024));
   }
 
   /** Stops every instance and fails queued invocations. */

@@ -101,6 +101,13 @@ export class Template {
     }
   }
 
+  /** The process that holds F's memory (and forks): inside the sandbox when sandboxed (Node nests one more level). */
+  get processPid(): number {
+    if (this.sandboxedPid === undefined) return this.pid;
+    if (this.fn.manifest.runtime === 'nodejs20') return childrenOf(this.sandboxedPid)[0] ?? this.sandboxedPid;
+    return this.sandboxedPid;
+  }
+
   /** `callback` runs once the template is gone (its control channel closed), at once if it already is. */
   onClose(callback: () => void): void {
     if (this.control.isClosed) callback();

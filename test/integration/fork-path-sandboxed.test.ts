@@ -185,7 +185,8 @@ test('each template keeps a spare instance forked ahead of demand; a new instanc
   await deployOk(h.url, writeFunction(manifest('sspare'), PROBE));
   assert.equal((await invoke(h.url, 'sspare')).headers.get('x-hearth-start-path'), 'repurpose');
   const template = h.hearth.templates!.residentTemplates().find((t) => t.fn.name === 'sspare')!;
-  const spares = async (): Promise<number[]> => (await h.hearth.templates!.spareInstances()).filter((i) => i.fn.name === 'sspare').map((i) => i.pid);
+  const spares = async (): Promise<number[]> => h.hearth.templates!.spareInstances().filter((i) => i.fn.name === 'sspare').map((i) => i.pid);
+  for (let i = 0; i < 250 && (await spares()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   const [spare] = await spares();
   assert.ok(spare !== undefined, 'a spare was forked after the template was made');
   // The warm instance is busy: the concurrent call needs a new instance and takes the spare.
@@ -198,6 +199,7 @@ test('each template keeps a spare instance forked ahead of demand; a new instanc
   assert.match(second.headers.get('server-timing') ?? '', /process;dur=0\.000/, 'the spare had already been forked');
   const stats = h.hearth.scheduler.stats('sspare')[0]!;
   assert.ok(stats.instances.some((i) => i.pid === spare), 'the spare now serves calls');
+  for (let i = 0; i < 250 && (await spares()).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   const [next] = await spares();
   assert.ok(next !== undefined && next !== spare, 'a new spare was forked');
   assert.ok(template.alive);

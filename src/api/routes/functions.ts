@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hearth } from '../../hearth.js';
 import { HearthError } from '../../errors.js';
+import type { NodeMemoryReport } from '../../memory/monitor.js';
 import type { FunctionVersion } from '../../registry/registry.js';
 import { DeployJsonBody, EmptyQuery, FunctionParams, LogsQuery, parseInput } from '../schemas.js';
 
@@ -39,7 +40,38 @@ function deployBody(contentType: string, body: Buffer): { zip: Buffer; manifest?
   throw new HearthError('HEARTH_E_BAD_REQUEST', `deploy expects Content-Type application/zip or application/json, not '${contentType || 'none'}'`);
 }
 
+/**
+ * A function's memory: pssKB/ussKB = its instances (sum), templatePssKB/templateUssKB
+ * = its resident template(s), totalPssKB = both. PSS divides shared pages among the
+ * processes that map them, so instances forked from a template are cheap and the
+ * template carries most of the shared cost.
+ */
+export function functionMemory(report: NodeMemoryReport, name: string): Record<string, number> {
+  const f = report.functions[name];
+  return {
+    pssKB: f?.instances.pssKB ?? 0,
+    ussKB: f?.instances.ussKB ?? 0,
+    rssKB: f?.instances.rssKB ?? 0,
+    swapKB: (f?.instances.swapKB ?? 0) + (f?.templates.swapKB ?? 0),
+    templatePssKB: f?.templates.pssKB ?? 0,
+    templateUssKB: f?.templates.ussKB ?? 0,
+    templates: f?.templates.count ?? 0,
+    totalPssKB: f?.pssKB ?? 0,
+  };
+}
+
 export function functionRoutes(app: FastifyInstance, hearth: Hearth): void {
+  // Node memory: totals of instances, templates, zygotes and the agent, the budget and what is charged against it.
+  app.get('/v1/node', async (request) => {
+    parseInput(EmptyQuery, request.query, 'query');
+    const report = hearth.memoryReport();
+    return {
+      memory: report,
+      instances: hearth.scheduler.stats().reduce((n, s) => n + s.instances.length, 0),
+      swap: hearth.swap ? { path: hearth.swap.path, sizeKB: hearth.swap.sizeKB, owned: hearth.swap.owned } : null,
+    };
+  });
+
   app.post('/v1/functions', { bodyLimit: Math.ceil(hearth.config.maxUploadBytes * 1.4) + 64 * 1024 }, async (request, reply) => {
     parseInput(EmptyQuery, request.query, 'query');
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -56,12 +88,11 @@ export function functionRoutes(app: FastifyInstance, hearth: Hearth): void {
   app.get('/v1/functions', async (request) => {
     parseInput(EmptyQuery, request.query, 'query');
     const stats = new Map(hearth.scheduler.stats().map((s) => [s.function, s]));
+    const report = hearth.memoryReport();
     return {
       functions: hearth.registry.list().map((f) => {
         const s = stats.get(f.name);
-        const pssKB = s?.instances.reduce((sum, i) => sum + (i.pssKB ?? 0), 0) ?? 0;
-        const ussKB = s?.instances.reduce((sum, i) => sum + (i.ussKB ?? 0), 0) ?? 0;
-        return { ...describeVersion(f.latest), updatedAt: f.updatedAt, instances: { idle: s?.idle ?? 0, busy: s?.busy ?? 0, starting: s?.starting ?? 0, queued: s?.queued ?? 0 }, memory: { pssKB, ussKB } };
+        return { ...describeVersion(f.latest), updatedAt: f.updatedAt, instances: { idle: s?.idle ?? 0, busy: s?.busy ?? 0, starting: s?.starting ?? 0, queued: s?.queued ?? 0 }, memory: functionMemory(report, f.name) };
       }),
     };
   });
@@ -71,7 +102,14 @@ export function functionRoutes(app: FastifyInstance, hearth: Hearth): void {
     parseInput(EmptyQuery, request.query, 'query');
     const latest = hearth.registry.get(name);
     const [stats] = hearth.scheduler.stats(name);
-    return { ...describeVersion(latest), versions: hearth.registry.versions(name).map((v) => ({ version: v.version, codeSha256: v.codeSha256, createdAt: v.createdAt })), instances: stats };
+    const report = hearth.memoryReport();
+    const templates = report.templates.filter((t) => t.function === name).map(({ function: _f, ...t }) => t);
+    return {
+      ...describeVersion(latest),
+      versions: hearth.registry.versions(name).map((v) => ({ version: v.version, codeSha256: v.codeSha256, createdAt: v.createdAt })),
+      instances: stats,
+      memory: { ...functionMemory(report, name), templates },
+    };
   });
 
   app.delete('/v1/functions/:name', async (request, reply) => {

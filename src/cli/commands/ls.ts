@@ -3,7 +3,11 @@ import type { Command } from 'commander';
 import { clientFor, out } from '../context.js';
 
 interface ListBody {
-  functions: Array<{ name: string; version: number; runtime: string; memoryMB: number; handler: string; instances: { idle: number; busy: number; queued: number }; memory: { pssKB: number; ussKB: number } }>;
+  functions: Array<{ name: string; version: number; runtime: string; memoryMB: number; handler: string; instances: { idle: number; busy: number; queued: number }; memory: { pssKB: number; ussKB: number; templatePssKB?: number; totalPssKB?: number } }>;
+}
+
+interface NodeBody {
+  memory: { budgetMB: number; usedMB?: number; totals: Record<'instances' | 'templates' | 'zygotes' | 'agent', { count: number; pssKB: number }> };
 }
 
 export function formatTable(rows: string[][]): string {
@@ -14,7 +18,7 @@ export function formatTable(rows: string[][]): string {
 export function registerLs(program: Command): void {
   program
     .command('ls')
-    .description('list functions with their instances and memory (PSS/USS)')
+    .description('list functions with their instances and memory (PSS/USS of instances, PSS of templates) and the node totals')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const body = await clientFor(command).json<ListBody>('GET', '/v1/functions');
@@ -23,9 +27,19 @@ export function registerLs(program: Command): void {
       const mb = (kb: number): string => `${(kb / 1024).toFixed(1)}MB`;
       out(
         formatTable([
-          ['NAME', 'VERSION', 'RUNTIME', 'HANDLER', 'MEMORY', 'IDLE', 'BUSY', 'QUEUED', 'PSS', 'USS'],
-          ...body.functions.map((f) => [f.name, String(f.version), f.runtime, f.handler, `${f.memoryMB}MB`, String(f.instances.idle), String(f.instances.busy), String(f.instances.queued), mb(f.memory.pssKB), mb(f.memory.ussKB)]),
+          ['NAME', 'VERSION', 'RUNTIME', 'HANDLER', 'MEMORY', 'IDLE', 'BUSY', 'QUEUED', 'PSS', 'USS', 'TEMPLATE-PSS'],
+          ...body.functions.map((f) => [f.name, String(f.version), f.runtime, f.handler, `${f.memoryMB}MB`, String(f.instances.idle), String(f.instances.busy), String(f.instances.queued), mb(f.memory.pssKB), mb(f.memory.ussKB), mb(f.memory.templatePssKB ?? 0)]),
         ]),
       );
+      // Node totals (older servers have no /v1/node: then the table is all there is).
+      const node = await clientFor(command)
+        .json<NodeBody>('GET', '/v1/node')
+        .catch(() => undefined);
+      if (node) {
+        const t = node.memory.totals;
+        out(
+          `node PSS: instances ${mb(t.instances.pssKB)} (${t.instances.count}), templates ${mb(t.templates.pssKB)} (${t.templates.count}), zygotes ${mb(t.zygotes.pssKB)} (${t.zygotes.count}), agent ${mb(t.agent.pssKB)}; budget ${(node.memory.usedMB ?? 0).toFixed(0)}/${node.memory.budgetMB}MB`,
+        );
+      }
     });
 }
