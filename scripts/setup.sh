@@ -13,6 +13,14 @@ APT_PACKAGES=(
   iproute2          # network namespaces for instances
   slirp4netns       # egress for instances without host sysctl or firewall changes
   crun              # the container-per-instance baseline in bench/
+  # bench/functions/ (FunctionBench/SeBS-style benchmark functions, see docs/evaluation.md)
+  python3-jinja2    # py-dynamic-html
+  python3-chameleon # py-chameleon
+  python3-networkx  # py-pagerank
+  python3-pil       # py-image, py-image-recognition
+  python3-opencv    # py-video
+  ffmpeg            # py-video (generates its clip)
+  python3-torch     # py-image-recognition (ResNet-18, random weights)
 )
 
 missing=()
@@ -48,6 +56,12 @@ for example in examples/*/; do
   if [ -f "$example/package.json" ] && grep -q '"dependencies"' "$example/package.json"; then
     echo "hearth setup: installing dependencies of $example"
     npm --prefix "$example" ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+done
+for fn in bench/functions/*/; do
+  if [ -f "$fn/package.json" ] && grep -q '"dependencies"' "$fn/package.json"; then
+    echo "hearth setup: installing dependencies of $fn"
+    npm --prefix "$fn" ci --omit=dev --no-audit --no-fund --loglevel=error >/dev/null
   fi
 done
 echo "hearth setup: done. Start hearth with: npx hearth up"

@@ -1,0 +1,51 @@
+// The systems compared: baselines and hearth configurations. Each is hearth's
+// own server, scheduler and API configured by its ordinary knobs (keep-alive,
+// fork paths, sandbox) or, for the container baseline, with `startersFor`
+// replaced. hearth's systems name no start path: whatever paths hearth offers
+// with a configuration (e.g. a Node.js zygote, sandboxed forks) show up in the
+// results by themselves, reported per call by the server.
+import { CrunStarter } from '../baselines/crun-starter.js';
+
+export type SystemName = 'cold' | 'crun' | 'keepalive' | 'hearth-fork' | 'hearth';
+
+export interface SystemSpec {
+  name: SystemName;
+  kind: 'baseline' | 'hearth';
+  description: string;
+  /** Config overrides for the server (see src/config.ts). */
+  config: { forkPaths: boolean; keepAliveMs: number; sandbox: boolean; pythonPreload: string[]; memoryBudgetMB?: number };
+  /** Start new instances as crun containers instead of hearth's starters. */
+  crun: boolean;
+}
+
+export interface SystemOptions {
+  /** The scaled 10-minute keep-alive TTL in ms. */
+  ttlMs: number;
+  sandbox: boolean;
+  pythonPreload: string[];
+}
+
+export const ALL_SYSTEMS: SystemName[] = ['cold', 'crun', 'keepalive', 'hearth-fork', 'hearth'];
+
+export function systemSpec(name: SystemName, o: SystemOptions): SystemSpec {
+  const base = { sandbox: o.sandbox, pythonPreload: [] as string[] };
+  switch (name) {
+    case 'cold':
+      return { name, kind: 'baseline', crun: false, description: 'cold: a fresh runtime process for every new instance, no keep-alive (hearth cold starter, fork paths off)', config: { ...base, forkPaths: false, keepAliveMs: 0 } };
+    case 'crun':
+      return { name, kind: 'baseline', crun: true, description: 'crun: a crun container per new instance, no keep-alive (bench/baselines/crun-starter.ts behind hearth\'s scheduler)', config: { ...base, forkPaths: false, keepAliveMs: 0 } };
+    case 'keepalive':
+      return { name, kind: 'baseline', crun: false, description: `keep-alive: fixed TTL of 10 workload-minutes (${o.ttlMs / 1000} s), LRU eviction under the memory budget, cold start on a miss (OpenWhisk/faasd policy)`, config: { ...base, forkPaths: false, keepAliveMs: o.ttlMs } };
+    case 'hearth-fork':
+      return { name, kind: 'hearth', crun: false, description: 'hearth, fork paths only: zygote → template (repurpose) → fork for every new instance, no keep-alive', config: { ...base, forkPaths: true, keepAliveMs: 0, pythonPreload: o.pythonPreload } };
+    case 'hearth':
+      return { name, kind: 'hearth', crun: false, description: `hearth, all paths: warm (keep-alive ${o.ttlMs / 1000} s) → fork → repurpose → cold`, config: { ...base, forkPaths: true, keepAliveMs: o.ttlMs, pythonPreload: o.pythonPreload } };
+  }
+}
+
+/** Why a system cannot run on this host, or undefined. */
+export function unavailable(spec: SystemSpec): string | undefined {
+  if (spec.crun && !CrunStarter.available()) return 'crun needs root and /usr/bin/crun';
+  if (spec.config.sandbox && process.getuid?.() !== 0) return 'sandboxes need root';
+  return undefined;
+}
