@@ -64,7 +64,7 @@ const program = new Command()
   .option('--minute-ms <ms>', 'real milliseconds per workload-minute (the keep-alive TTL is 10 of them)', positive)
   .option('--rate <calls/s>', 'mean offered load', positive)
   .option('--scale <x>', 'multiply every workload length by x', positive, 1)
-  .option('--sandbox', 'run every hearth-based system with sandboxes on (HEARTH_SANDBOX=1; today this turns hearth\'s fork paths off)', process.env.HEARTH_SANDBOX === '1')
+  .option('--no-sandbox', 'run every hearth-based system without sandboxes (default: sandboxes on when root, as hearth runs; HEARTH_SANDBOX=0 also turns them off)')
   .option('--python-preload <modules>', 'modules the Python zygote preloads in the hearth systems', process.env.HEARTH_PYTHON_PRELOAD ?? 'numpy')
   .option('--call-timeout <s>', 'per-call timeout in seconds', positive, 90)
   .option('--quiet', 'no progress output')
@@ -120,7 +120,7 @@ const options: HarnessOptions = {
   callTimeoutMs: opts.callTimeout * 1000,
   drainMs: preset.drainMs,
   sampleMs: preset.sampleMs,
-  sandbox: opts.sandbox,
+  sandbox: opts.sandbox && process.env.HEARTH_SANDBOX !== '0' && process.getuid?.() === 0,
   pythonPreload: opts.pythonPreload.split(',').map((s) => s.trim()).filter(Boolean),
   log,
   signal: controller.signal,
