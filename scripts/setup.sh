@@ -18,10 +18,16 @@ APT_PACKAGES=(
   python3-chameleon # py-chameleon
   python3-networkx  # py-pagerank
   python3-pil       # py-image, py-image-recognition
-  python3-opencv    # py-video
-  ffmpeg            # py-video (generates its clip)
-  python3-torch     # py-image-recognition (ResNet-18, random weights)
 )
+# Only for the full evaluation (`npm run setup:bench`, or HEARTH_SETUP_BENCH=full): large,
+# and not needed by the tests or by `npm run bench -- --quick`.
+if [ "${HEARTH_SETUP_BENCH:-}" = "full" ]; then
+  APT_PACKAGES+=(
+    python3-opencv  # py-video
+    ffmpeg          # py-video (generates its clip)
+    python3-torch   # py-image-recognition (ResNet-18, random weights)
+  )
+fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
