@@ -247,30 +247,42 @@ static void die_in_child(const char *msg)
  * namespace and fork once; this process stays as the sandbox's pid 1 (it reaps, and
  * exits with the template's status), the call returns in the template, pid 1 there.
  */
+/*
+ * Capabilities effective, unshare(CLONE_NEWPID), fork(): the child is pid 1 of a new
+ * pid namespace. Both sides return with the capabilities still effective (the caller
+ * lowers or drops them); on failure they are lowered and -1 is returned with errno.
+ */
+static pid_t fork_into_new_pidns(uv_loop_t *loop)
+{
+	pid_t pid = -1;
+	int err;
+
+	if (hearth_set_effective_caps(1) < 0)
+		return -1;
+	if (unshare(CLONE_NEWPID) == 0)
+		pid = fork_node(loop);
+	if (pid < 0) {
+		err = errno;
+		hearth_set_effective_caps(0);
+		errno = err;
+	}
+	return pid;
+}
+
 static napi_value js_nest_template_pidns(napi_env env, napi_callback_info info)
 {
 	uv_loop_t *loop;
 	pid_t pid;
-	int err, status = 0;
+	int status = 0;
 
 	(void)info;
 	if (template_pidns_fd >= 0)
 		return throw_arg(env, "nestTemplatePidns: already nested");
 	if (napi_get_uv_event_loop(env, &loop) != napi_ok)
 		return NULL;
-	if (hearth_set_effective_caps(1) < 0)
-		return throw_errno(env, errno, "capset", NULL);
-	if (unshare(CLONE_NEWPID) < 0) {
-		err = errno;
-		hearth_set_effective_caps(0);
-		return throw_errno(env, err, "unshare", NULL);
-	}
-	pid = fork_node(loop);
-	if (pid < 0) {
-		err = errno;
-		hearth_set_effective_caps(0);
-		return throw_errno(env, err, "fork", NULL);
-	}
+	pid = fork_into_new_pidns(loop);
+	if (pid < 0)
+		return throw_errno(env, errno, "unshare(CLONE_NEWPID)+fork", NULL);
 	if (pid > 0) {
 		/* The sandbox's pid 1 from now on: no JavaScript, no fds, only the wait. */
 		syscall(SYS_close_range, 0U, ~0U, 0U);
@@ -283,7 +295,8 @@ static napi_value js_nest_template_pidns(napi_env env, napi_callback_info info)
 		}
 		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 0 ||
+	/* (getppid() is 0 here: the parent is outside this pid namespace.) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
 	    (template_pidns_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0 || hearth_set_effective_caps(0) < 0)
 		die_in_child("hearth: the template could not set up its pid namespace\n");
 	return undefined(env);
@@ -299,21 +312,15 @@ static napi_value js_fork_instance(napi_env env, napi_callback_info info)
 {
 	uv_loop_t *loop;
 	pid_t pid;
-	int err;
 
 	(void)info;
 	if (template_pidns_fd < 0)
 		return throw_arg(env, "forkInstance: not a sandboxed template (nestTemplatePidns first)");
 	if (napi_get_uv_event_loop(env, &loop) != napi_ok)
 		return NULL;
-	if (hearth_set_effective_caps(1) < 0)
-		return throw_errno(env, errno, "capset", NULL);
-	if (unshare(CLONE_NEWPID) < 0) {
-		err = errno;
-		hearth_set_effective_caps(0);
-		return throw_errno(env, err, "unshare", NULL);
-	}
-	pid = fork_node(loop);
+	pid = fork_into_new_pidns(loop);
+	if (pid < 0)
+		return throw_errno(env, errno, "unshare(CLONE_NEWPID)+fork", NULL);
 	if (pid == 0) {
 		close(template_pidns_fd);
 		template_pidns_fd = -1;
@@ -321,12 +328,9 @@ static napi_value js_fork_instance(napi_env env, napi_callback_info info)
 			die_in_child("hearth: the instance could not unshare its mount and network namespaces\n");
 		return number(env, 0);
 	}
-	err = errno;
 	/* A template must not go on with effective capabilities or a foreign pid namespace for children. */
 	if (setns(template_pidns_fd, CLONE_NEWPID) < 0 || hearth_set_effective_caps(0) < 0)
 		die_in_child("hearth: the template could not return to its pid namespace\n");
-	if (pid < 0)
-		return throw_errno(env, err, "fork", NULL);
 	return number(env, pid);
 }
 

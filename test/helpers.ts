@@ -93,3 +93,24 @@ def handler(event, context):
     return {"echo": event, "inits": inits, "requestId": context.aws_request_id, "fn": context.function_name, "pid": os.getpid()}
 `,
 };
+
+/**
+ * `n` calls of `name`, each on a new instance (keepAliveMs 0: the previous one is gone
+ * first), collecting the `random` and `uuid` each returned and the start paths taken.
+ */
+export async function newInstanceCalls(h: TestHearth, name: string, n: number): Promise<{ randoms: Set<number>; uuids: Set<string>; paths: Map<string, number> }> {
+  const randoms = new Set<number>();
+  const uuids = new Set<string>();
+  const paths = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    while (h.hearth.scheduler.stats(name)[0]?.instances.length) await new Promise((r) => setTimeout(r, 1));
+    const r = await invoke(h.url, name);
+    if (r.status !== 200) throw new Error(`call ${i} of ${name}: ${r.status} ${r.text}`);
+    const body = r.body as { random: number; uuid: string };
+    randoms.add(body.random);
+    uuids.add(body.uuid);
+    const p = r.headers.get('x-hearth-start-path')!;
+    paths.set(p, (paths.get(p) ?? 0) + 1);
+  }
+  return { randoms, uuids, paths };
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import { SANDBOX_LIB_PATH } from '../../src/sandbox/native.js';
-import { deployOk, invoke, startTestHearth, writeFunction, type TestHearth } from '../helpers.js';
+import { deployOk, invoke, newInstanceCalls, startTestHearth, writeFunction, type TestHearth } from '../helpers.js';
 
 let h: TestHearth;
 let cold: TestHearth;
@@ -126,19 +126,7 @@ test('1000 sandboxed forks give distinct random values and UUIDs', { skip: skip(
   const fresh = await startTestHearth({ keepAliveMs: 0, sandbox: true });
   try {
     await deployOk(fresh.url, writeFunction(manifest('suniq'), PROBE));
-    const randoms = new Set<number>();
-    const uuids = new Set<string>();
-    const paths = new Map<string, number>();
-    for (let i = 0; i < 1000; i++) {
-      while (fresh.hearth.scheduler.stats('suniq')[0]?.instances.length) await new Promise((r) => setTimeout(r, 1));
-      const r = await invoke(fresh.url, 'suniq');
-      assert.equal(r.status, 200, r.text);
-      const body = r.body as Probe;
-      randoms.add(body.random);
-      uuids.add(body.uuid);
-      const p = r.headers.get('x-hearth-start-path')!;
-      paths.set(p, (paths.get(p) ?? 0) + 1);
-    }
+    const { randoms, uuids, paths } = await newInstanceCalls(fresh, 'suniq', 1000);
     assert.equal(paths.get('fork'), 999, JSON.stringify([...paths]));
     assert.equal(randoms.size, 1000);
     assert.equal(uuids.size, 1000);

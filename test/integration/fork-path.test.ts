@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { NATIVE_ADDON_PATH } from '../../src/sandbox/native.js';
 import { after, before, test } from 'node:test';
-import { deployOk, invoke, startTestHearth, writeFunction, type TestHearth } from '../helpers.js';
+import { deployOk, invoke, newInstanceCalls, startTestHearth, writeFunction, type TestHearth } from '../helpers.js';
 
 let h: TestHearth;
 let cold: TestHearth;
@@ -74,19 +74,7 @@ test('1000 forks give 1000 distinct random sequences and UUIDs', { skip: skip() 
   const fresh = await startTestHearth({ keepAliveMs: 0, sandbox: false });
   try {
     await deployOk(fresh.url, writeFunction({ name: 'uniq', runtime: 'python3.11', handler: 'app.handler' }, STATEFUL));
-    const randoms = new Set<number>();
-    const uuids = new Set<string>();
-    const paths = new Map<string, number>();
-    for (let i = 0; i < 1000; i++) {
-      // keepAliveMs 0: every call gets a new instance, forked from the template.
-      while (fresh.hearth.scheduler.stats('uniq')[0]?.instances.length) await new Promise((r) => setTimeout(r, 1));
-      const r = await invoke(fresh.url, 'uniq');
-      const body = r.body as { random: number; uuid: string };
-      randoms.add(body.random);
-      uuids.add(body.uuid);
-      const p = r.headers.get('x-hearth-start-path')!;
-      paths.set(p, (paths.get(p) ?? 0) + 1);
-    }
+    const { randoms, uuids, paths } = await newInstanceCalls(fresh, 'uniq', 1000);
     assert.equal(paths.get('fork'), 999, JSON.stringify([...paths]));
     assert.equal(randoms.size, 1000);
     assert.equal(uuids.size, 1000);
