@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -644,6 +645,95 @@ static napi_value js_close_range(napi_env env, napi_callback_info info)
 	return undefined(env);
 }
 
+/* ---- zygote and template loops (runtimes/node/bootstrap.mjs) ------------------ */
+
+/* getppid(2): a forked child checks that its parent did not die before PR_SET_PDEATHSIG was armed. */
+static napi_value js_getppid(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return number(env, getppid());
+}
+
+/*
+ * dup2(oldfd, newfd, cloexec?): dup3(O_CLOEXEC) when cloexec; oldfd == newfd only
+ * sets or clears FD_CLOEXEC (dup3 refuses equal fds). Returns newfd.
+ */
+static napi_value js_dup2(napi_env env, napi_callback_info info)
+{
+	bool cloexec = false;
+	int r;
+
+	ARGS(3);
+	INT_ARG(0, oldfd, 0, 0x7fffffff);
+	INT_ARG(1, newfd, 0, 0x7fffffff);
+	if (!is_nullish(env, argv[2]) && napi_get_value_bool(env, argv[2], &cloexec) != napi_ok)
+		return throw_arg(env, "cloexec must be a boolean");
+	if (oldfd == newfd) {
+		int flags = fcntl((int)oldfd, F_GETFD);
+		if (flags < 0)
+			return throw_errno(env, errno, "fcntl", NULL);
+		flags = cloexec ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+		if (fcntl((int)oldfd, F_SETFD, flags) < 0)
+			return throw_errno(env, errno, "fcntl", NULL);
+		return number(env, (double)newfd);
+	}
+	do
+		r = dup3((int)oldfd, (int)newfd, cloexec ? O_CLOEXEC : 0);
+	while (r < 0 && (errno == EINTR || errno == EBUSY));
+	if (r < 0)
+		return throw_errno(env, errno, "dup3", NULL);
+	return number(env, r);
+}
+
+/*
+ * poll(fds, timeoutMs): blocks this thread (and so the event loop) until one fd
+ * has an event or the timeout (-1: none) passed. Returns the revents per fd (all
+ * 0 on timeout or when a signal interrupted the wait).
+ */
+static napi_value js_poll(napi_env env, napi_callback_info info)
+{
+	struct pollfd pfds[1024];
+	napi_value result;
+	uint32_t n, i;
+	bool is_array;
+	int r;
+
+	ARGS(2);
+	INT_ARG(1, timeout, -1, 0x7fffffff);
+	if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
+	    n == 0 || n > 1024)
+		return throw_arg(env, "poll(fds, timeoutMs): fds is an array of 1..1024 fds");
+	for (i = 0; i < n; i++) {
+		napi_value v;
+		int64_t fd;
+		if (napi_get_element(env, argv[0], i, &v) != napi_ok || get_int(env, v, 0, 0x7fffffff, &fd) < 0)
+			return throw_arg(env, "poll: fds must be integers");
+		pfds[i].fd = (int)fd;
+		pfds[i].events = POLLIN;
+		pfds[i].revents = 0;
+	}
+	r = poll(pfds, n, (int)timeout);
+	if (r < 0 && errno != EINTR)
+		return throw_errno(env, errno, "poll", NULL);
+	napi_create_array_with_length(env, n, &result);
+	for (i = 0; i < n; i++)
+		napi_set_element(env, result, i, number(env, r < 0 ? 0 : pfds[i].revents));
+	return result;
+}
+
+/* pidfd_open(pid, 0): an fd (close-on-exec) that polls readable once the child exited. */
+static napi_value js_pidfd_open(napi_env env, napi_callback_info info)
+{
+	long r;
+
+	ARGS(1);
+	INT_ARG(0, pid, 1, 0x7fffffff);
+	r = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (r < 0)
+		return throw_errno(env, errno, "pidfd_open", NULL);
+	return number(env, (double)r);
+}
+
 /* ---- the sequence ------------------------------------------------------------- */
 
 static pid_t spawn_for_node(void *ctx, int cgroup2_fd, int *joined_cgroup2)
@@ -735,6 +825,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "installSeccomp", js_install_seccomp }, { "socketPair", js_socket_pair },
 		{ "sendFds", js_send_fds }, { "recvFds", js_recv_fds }, { "closeRange", js_close_range },
 		{ "enterSandbox", js_enter_sandbox },
+		{ "getppid", js_getppid }, { "dup2", js_dup2 }, { "poll", js_poll }, { "pidfdOpen", js_pidfd_open },
 	};
 	napi_value fn, constants;
 	size_t i;
@@ -763,6 +854,10 @@ static napi_value init(napi_env env, napi_value exports)
 	set_constant(env, constants, "MS_SLAVE", MS_SLAVE);
 	set_constant(env, constants, "MNT_DETACH", MNT_DETACH);
 	set_constant(env, constants, "CLOSE_RANGE_CLOEXEC", 4); /* linux/close_range.h */
+	set_constant(env, constants, "POLLIN", POLLIN);
+	set_constant(env, constants, "POLLERR", POLLERR);
+	set_constant(env, constants, "POLLHUP", POLLHUP);
+	set_constant(env, constants, "POLLNVAL", POLLNVAL);
 	napi_set_named_property(env, exports, "constants", constants);
 	return exports;
 }

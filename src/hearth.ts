@@ -17,7 +17,7 @@ import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
 import { Metrics } from './metrics.js';
 import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
-import { loadNative, type HearthNative } from './sandbox/native.js';
+import { loadNative, NATIVE_ADDON_PATH, type HearthNative } from './sandbox/native.js';
 import { fdPassingFrom } from './zygote/fd-passing.js';
 import { Registry, type FunctionVersion } from './registry/registry.js';
 import { Scheduler, type InvocationResult } from './scheduler/scheduler.js';
@@ -71,9 +71,9 @@ export class Hearth {
           logs: this.logs,
           log,
           cgroups: () => this.cgroups,
-          // Node.js zygotes come with the Node fork support in the bootstrap; Python forks with os.fork().
-          runtimes: ['python3.11'],
-          zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(',') } },
+          // Python forks with os.fork(); Node.js with the native addon (node --single-threaded zygotes).
+          runtimes: ['python3.11', 'nodejs20'],
+          zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(',') }, nodejs20: { HEARTH_NATIVE_ADDON: NATIVE_ADDON_PATH } },
         });
         starters.set('fork', this.templates.fork);
         starters.set('repurpose', this.templates.repurpose);

@@ -45,6 +45,10 @@ export interface NativeConstants {
   MS_SLAVE: number;
   MNT_DETACH: number;
   CLOSE_RANGE_CLOEXEC: number;
+  POLLIN: number;
+  POLLERR: number;
+  POLLHUP: number;
+  POLLNVAL: number;
 }
 
 export interface HearthNative {
@@ -93,6 +97,17 @@ export interface HearthNative {
    * A failure writes {step, errno, message} to the plan's status fd and exits 127.
    */
   enterSandbox(args: string[]): void;
+  /** getppid(2). */
+  getppid(): number;
+  /** dup3(oldfd, newfd, cloexec ? O_CLOEXEC : 0); with oldfd === newfd, sets or clears FD_CLOEXEC. Returns newfd. */
+  dup2(oldfd: number, newfd: number, cloexec?: boolean): number;
+  /**
+   * poll(2) for POLLIN on `fds`; blocks the calling thread (the event loop too) up to
+   * `timeoutMs` (-1: forever). Returns each fd's revents; all 0 on timeout or EINTR.
+   */
+  poll(fds: number[], timeoutMs: number): number[];
+  /** pidfd_open(2): a close-on-exec fd that polls readable once child `pid` has exited. */
+  pidfdOpen(pid: number): number;
   constants: NativeConstants;
 }
 

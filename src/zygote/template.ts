@@ -91,7 +91,7 @@ export class Template {
     }
     const pid = Number(reply.pid);
     this.children.add(pid);
-    const exited = new Promise<ExitInfo>((resolve) => {
+    const reported = new Promise<ExitInfo>((resolve) => {
       const early = this.exitReports.get(pid);
       if (early) {
         this.exitReports.delete(pid);
@@ -113,6 +113,18 @@ export class Template {
         }, 300).unref();
       });
     });
+    // The exit report travels on the control socket and can overtake what the instance wrote
+    // last on its channel (an init_error, a result before exiting): as for a cold instance
+    // (processExit), the exit counts once the channel is closed, or shortly after the report.
+    const exited = reported.then(
+      (info) =>
+        new Promise<ExitInfo>((resolve) => {
+          if (channel.destroyed) return resolve(info);
+          const done = (): void => resolve(info);
+          channel.once('close', done);
+          setTimeout(done, 100).unref();
+        }),
+    );
     return { pid, channel, stdout, stderr, exited };
   }
 
