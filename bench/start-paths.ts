@@ -2,7 +2,7 @@
 // instance), repurpose (zygote → new template → instance), fork (instance from a
 // resident template), warm (idle instance). Through the real HTTP API; every
 // path forced by the setup of its own hearth, calls interleaved across paths.
-// Usage: npm run build && node dist/bench/start-paths.js [--runs N]
+// Usage: npm run build && node dist/bench/start-paths.js [--runs N] [--functions a,b]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,8 @@ import { startHearth, type RunningHearth } from '../src/main.js';
 import { silentLogger } from '../src/log.js';
 import { zipDirectory } from '../src/cli/zip-dir.js';
 import { machine, markdownTable, summarize, writeResults } from './lib/stats.js';
+import { REPO_ROOT } from '../src/sandbox/native.js';
+import { readSmapsRollup } from '../src/instances/instance.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg !== -1 ? Number(process.argv[runsArg + 1]) : 300;
@@ -23,7 +25,24 @@ const FUNCTIONS = [
     files: { 'app.py': 'import numpy as np\nM = np.random.default_rng(1).random((200, 200))\ndef handler(event, context):\n    return {"trace": float(np.trace(M))}\n' },
   },
   { name: 'node-trivial', runtime: 'nodejs20', handler: 'index.handler', files: { 'index.mjs': 'export const handler = async () => ({ ok: true });' } },
+  {
+    // A heavy init: the TypeScript compiler (9 MB of JavaScript, hearth's own dev dependency, shipped in the function's node_modules), warmed up at init.
+    name: 'node-typescript',
+    runtime: 'nodejs20',
+    handler: 'index.handler',
+    files: {
+      'index.mjs': [
+        "import ts from 'typescript';",
+        "const options = { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } };",
+        "ts.transpileModule('const greet = (name: string): string => `hi ${name}`;', options);",
+        "export const handler = async () => ({ ok: true, js: ts.transpileModule('export const x: number = 1;', options).outputText.length });",
+      ].join('\n'),
+      'node_modules/typescript/package.json': JSON.stringify({ name: 'typescript', version: '0.0.0-bench', main: 'lib/typescript.js' }),
+      'node_modules/typescript/lib/typescript.js': fs.readFileSync(path.join(REPO_ROOT, 'node_modules', 'typescript', 'lib', 'typescript.js'), 'utf8'),
+    },
+  },
 ];
+const only = process.argv.indexOf('--functions') !== -1 ? process.argv[process.argv.indexOf('--functions') + 1]!.split(',') : undefined;
 
 type Path = 'cold' | 'cold-sandboxed' | 'repurpose' | 'fork' | 'warm';
 
@@ -61,13 +80,16 @@ async function main(): Promise<void> {
     { path: 'fork', hearth: forkH, prepare: (fn) => waitNoInstances(forkH, fn) },
     { path: 'warm', hearth: warmH, prepare: async () => undefined },
   ];
-  const results: Record<string, Record<string, { e2e: ReturnType<typeof summarize>; start: ReturnType<typeof summarize>; pssKB?: number }>> = {};
+  const results: Record<string, Record<string, { e2e: ReturnType<typeof summarize>; start: ReturnType<typeof summarize>; pssKB?: number; ussKB?: number; incrementalPssKB?: number; templatePssKB?: number }>> = {};
   try {
-    for (const fn of FUNCTIONS) {
+    for (const fn of FUNCTIONS.filter((f) => only === undefined || only.includes(f.name))) {
       const dir = path.join(work, `fn-${fn.name}`);
       fs.mkdirSync(dir);
       fs.writeFileSync(path.join(dir, 'hearth.json'), JSON.stringify({ name: fn.name, runtime: fn.runtime, handler: fn.handler }));
-      for (const [f, c] of Object.entries(fn.files)) fs.writeFileSync(path.join(dir, f), c);
+      for (const [f, c] of Object.entries(fn.files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        fs.writeFileSync(path.join(dir, f), c);
+      }
       const zip = await zipDirectory(dir);
       const active = setups.filter((s) => s.path === 'cold' || s.path === 'cold-sandboxed' || s.path === 'warm' || s.hearth.hearth.templates?.zygotes.has(fn.runtime as 'python3.11'));
       for (const s of active) {
@@ -95,11 +117,22 @@ async function main(): Promise<void> {
       const forkSetup = active.find((s) => s.path === 'fork');
       if (forkSetup) {
         const h = await startHearth({ dataDir: path.join(work, `pss-${fn.name}`), port: 0, keepAliveMs: 600_000, sandbox: false, pythonPreload: ['numpy'] }, silentLogger());
-        await h.hearth.deploy(zip);
+        const version = await h.hearth.deploy(zip);
+        // The template alone first (its PSS before any fork), then 8 idle instances forked from it.
+        const template = await h.hearth.templates!.templateFor(version);
+        const templateBefore = readSmapsRollup(template.pid)?.pssKB ?? NaN;
         const calls = await Promise.all(Array.from({ length: 8 }, () => fetch(`${h.url}/function/${fn.name}`, { method: 'POST', body: '{}' }).then((r) => r.text())));
         void calls;
-        const pss = h.hearth.scheduler.stats(fn.name)[0]!.instances.map((x) => x.pssKB ?? 0);
-        results[fn.name]!.fork!.pssKB = pss.reduce((a, b) => a + b, 0) / Math.max(1, pss.length);
+        const instances = h.hearth.scheduler.stats(fn.name)[0]!.instances;
+        const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+        const pss = instances.map((x) => x.pssKB ?? 0);
+        const templateAfter = readSmapsRollup(template.pid)?.pssKB ?? NaN;
+        const r = results[fn.name]!.fork!;
+        r.pssKB = mean(pss);
+        r.ussKB = mean(instances.map((x) => x.ussKB ?? 0));
+        // What each instance adds to the machine: (template + instances after) − template before, per instance.
+        r.incrementalPssKB = (templateAfter + pss.reduce((a, b) => a + b, 0) - templateBefore) / Math.max(1, pss.length);
+        r.templatePssKB = templateBefore;
         await h.stop();
       }
     }
@@ -111,17 +144,19 @@ async function main(): Promise<void> {
   for (const [fn, byPath] of Object.entries(results)) {
     const cold = byPath.cold!;
     for (const [p, r] of Object.entries(byPath)) {
-      rows.push([fn, p, r.e2e.n, r.start.p50, r.start.p99, r.e2e.p50, r.e2e.p99, cold.start.p50 / r.start.p50, r.pssKB !== undefined ? (r.pssKB / 1024).toFixed(1) : '']);
+      const mb = (kb: number | undefined): string => (kb !== undefined ? (kb / 1024).toFixed(1) : '');
+      rows.push([fn, p, r.e2e.n, r.start.p50, r.start.p99, r.e2e.p50, r.e2e.p99, cold.start.p50 / r.start.p50, mb(r.pssKB), mb(r.ussKB), mb(r.incrementalPssKB), mb(r.templatePssKB)]);
     }
   }
   const md = [
     '# Start paths side by side (HTTP end to end)',
     '',
     `${RUNS} calls per cell, paths interleaved call by call in one run. Machine: ${JSON.stringify(machine())}. Times in ms; "start" = request arrival to the handler's first line. ` +
-      'PSS: mean proportional set size of 8 idle instances forked from one template. cold-sandboxed: a shell from the pool + the enter-sandbox sequence (hearth-enter). ' +
-      'The zygote preloads numpy (HEARTH_PYTHON_PRELOAD). Fork and repurpose instances are in per-instance cgroups but not yet in sandboxes.',
+      'PSS: mean proportional set size of 8 idle instances forked from one template; USS: their private memory; incremental PSS: (PSS of the template and the 8 instances) minus the template\'s PSS before the forks, per instance (read from /proc/<pid>/smaps_rollup). ' +
+      'cold-sandboxed: a shell from the pool + the enter-sandbox sequence (hearth-enter). ' +
+      'The Python zygote preloads numpy (HEARTH_PYTHON_PRELOAD); the Node.js zygote runs `node --single-threaded`. Fork and repurpose instances are in per-instance cgroups but not yet in sandboxes.',
     '',
-    markdownTable(['function', 'path', 'n', 'start P50', 'start P99', 'E2E P50', 'E2E P99', 'cold/path start P50', 'PSS per instance MB'], rows),
+    markdownTable(['function', 'path', 'n', 'start P50', 'start P99', 'E2E P50', 'E2E P99', 'cold/path start P50', 'PSS per instance MB', 'USS MB', 'incremental PSS MB', 'template PSS MB'], rows),
   ].join('\n');
   writeResults('start-paths', { machine: machine(), runs: RUNS, date: new Date().toISOString(), results }, md);
   process.stdout.write(`${md}\n`);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -244,8 +245,8 @@ static void die_in_child(const char *msg)
  * raw clone would skip the fork handlers a Node child needs; instead each instance is
  * forked after unshare(CLONE_NEWPID) and the template returns with setns() to its own
  * pid namespace, which must then be owned by its user namespace. So: unshare a pid
- * namespace and fork once; this process stays as the sandbox's pid 1 (it reaps, and
- * exits with the template's status), the call returns in the template, pid 1 there.
+ * namespace and fork; this process stays as the sandbox's pid 1 (it reaps, and exits
+ * with the template's status); the new namespace's pid 1 forks the template (pid 2).
  */
 /*
  * Capabilities effective, unshare(CLONE_NEWPID), fork(): the child is pid 1 of a new
@@ -269,11 +270,28 @@ static pid_t fork_into_new_pidns(uv_loop_t *loop)
 	return pid;
 }
 
+/* A pid namespace's init that only waits for `child` (no JavaScript, no fds), then exits like it. */
+static void wait_as_init(pid_t child) __attribute__((noreturn));
+static void wait_as_init(pid_t child)
+{
+	int status = 0;
+
+	syscall(SYS_close_range, 0U, ~0U, 0U);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	for (;;) {
+		pid_t r = waitpid(-1, &status, 0);
+		if (r == child)
+			break;
+		if (r < 0 && errno != EINTR)
+			_exit(127);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 static napi_value js_nest_template_pidns(napi_env env, napi_callback_info info)
 {
 	uv_loop_t *loop;
 	pid_t pid;
-	int status = 0;
 
 	(void)info;
 	if (template_pidns_fd >= 0)
@@ -283,20 +301,20 @@ static napi_value js_nest_template_pidns(napi_env env, napi_callback_info info)
 	pid = fork_into_new_pidns(loop);
 	if (pid < 0)
 		return throw_errno(env, errno, "unshare(CLONE_NEWPID)+fork", NULL);
-	if (pid > 0) {
-		/* The sandbox's pid 1 from now on: no JavaScript, no fds, only the wait. */
-		syscall(SYS_close_range, 0U, ~0U, 0U);
-		for (;;) {
-			pid_t r = waitpid(-1, &status, 0);
-			if (r == pid)
-				break;
-			if (r < 0 && errno != EINTR)
-				_exit(127);
-		}
-		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
-	/* (getppid() is 0 here: the parent is outside this pid namespace.) */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	if (pid > 0)
+		wait_as_init(pid); /* the sandbox's pid 1 */
+	/*
+	 * pid 1 of the new namespace forks once more and waits too: the template must not
+	 * be pid 1 there, because each instance is pid 1 of its own namespace, and OpenSSL
+	 * (Node's crypto) notices a fork only by a change of getpid(). With equal pids every
+	 * instance would continue its template's random generator: the same bytes in each.
+	 */
+	pid = fork_node(loop);
+	if (pid < 0)
+		die_in_child("hearth: the template could not fork inside its pid namespace\n");
+	if (pid > 0)
+		wait_as_init(pid);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getpid() == 1 ||
 	    (template_pidns_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0 || hearth_set_effective_caps(0) < 0)
 		die_in_child("hearth: the template could not set up its pid namespace\n");
 	return undefined(env);
@@ -783,6 +801,95 @@ static napi_value js_close_range(napi_env env, napi_callback_info info)
 	return undefined(env);
 }
 
+/* ---- zygote and template loops (runtimes/node/bootstrap.mjs) ------------------ */
+
+/* getppid(2): a forked child checks that its parent did not die before PR_SET_PDEATHSIG was armed. */
+static napi_value js_getppid(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return number(env, getppid());
+}
+
+/*
+ * dup2(oldfd, newfd, cloexec?): dup3(O_CLOEXEC) when cloexec; oldfd == newfd only
+ * sets or clears FD_CLOEXEC (dup3 refuses equal fds). Returns newfd.
+ */
+static napi_value js_dup2(napi_env env, napi_callback_info info)
+{
+	bool cloexec = false;
+	int r;
+
+	ARGS(3);
+	INT_ARG(0, oldfd, 0, 0x7fffffff);
+	INT_ARG(1, newfd, 0, 0x7fffffff);
+	if (!is_nullish(env, argv[2]) && napi_get_value_bool(env, argv[2], &cloexec) != napi_ok)
+		return throw_arg(env, "cloexec must be a boolean");
+	if (oldfd == newfd) {
+		int flags = fcntl((int)oldfd, F_GETFD);
+		if (flags < 0)
+			return throw_errno(env, errno, "fcntl", NULL);
+		flags = cloexec ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+		if (fcntl((int)oldfd, F_SETFD, flags) < 0)
+			return throw_errno(env, errno, "fcntl", NULL);
+		return number(env, (double)newfd);
+	}
+	do
+		r = dup3((int)oldfd, (int)newfd, cloexec ? O_CLOEXEC : 0);
+	while (r < 0 && (errno == EINTR || errno == EBUSY));
+	if (r < 0)
+		return throw_errno(env, errno, "dup3", NULL);
+	return number(env, r);
+}
+
+/*
+ * poll(fds, timeoutMs): blocks this thread (and so the event loop) until one fd
+ * has an event or the timeout (-1: none) passed. Returns the revents per fd (all
+ * 0 on timeout or when a signal interrupted the wait).
+ */
+static napi_value js_poll(napi_env env, napi_callback_info info)
+{
+	struct pollfd pfds[1024];
+	napi_value result;
+	uint32_t n, i;
+	bool is_array;
+	int r;
+
+	ARGS(2);
+	INT_ARG(1, timeout, -1, 0x7fffffff);
+	if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
+	    n == 0 || n > 1024)
+		return throw_arg(env, "poll(fds, timeoutMs): fds is an array of 1..1024 fds");
+	for (i = 0; i < n; i++) {
+		napi_value v;
+		int64_t fd;
+		if (napi_get_element(env, argv[0], i, &v) != napi_ok || get_int(env, v, 0, 0x7fffffff, &fd) < 0)
+			return throw_arg(env, "poll: fds must be integers");
+		pfds[i].fd = (int)fd;
+		pfds[i].events = POLLIN;
+		pfds[i].revents = 0;
+	}
+	r = poll(pfds, n, (int)timeout);
+	if (r < 0 && errno != EINTR)
+		return throw_errno(env, errno, "poll", NULL);
+	napi_create_array_with_length(env, n, &result);
+	for (i = 0; i < n; i++)
+		napi_set_element(env, result, i, number(env, r < 0 ? 0 : pfds[i].revents));
+	return result;
+}
+
+/* pidfd_open(pid, 0): an fd (close-on-exec) that polls readable once the child exited. */
+static napi_value js_pidfd_open(napi_env env, napi_callback_info info)
+{
+	long r;
+
+	ARGS(1);
+	INT_ARG(0, pid, 1, 0x7fffffff);
+	r = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (r < 0)
+		return throw_errno(env, errno, "pidfd_open", NULL);
+	return number(env, (double)r);
+}
+
 /* ---- the sequence ------------------------------------------------------------- */
 
 static pid_t spawn_for_node(void *ctx, int cgroup2_fd, int *joined_cgroup2)
@@ -1099,6 +1206,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "enterSandbox", js_enter_sandbox }, { "processMadvise", js_process_madvise },
 		{ "nestTemplatePidns", js_nest_template_pidns }, { "forkInstance", js_fork_instance },
 		{ "instanceEnter", js_instance_enter },
+		{ "getppid", js_getppid }, { "dup2", js_dup2 }, { "poll", js_poll }, { "pidfdOpen", js_pidfd_open },
 	};
 	napi_value fn, constants;
 	size_t i;
@@ -1130,6 +1238,10 @@ static napi_value init(napi_env env, napi_value exports)
 	set_constant(env, constants, "MADV_WILLNEED", MADV_WILLNEED);
 	set_constant(env, constants, "MADV_COLD", MADV_COLD);
 	set_constant(env, constants, "MADV_PAGEOUT", MADV_PAGEOUT);
+	set_constant(env, constants, "POLLIN", POLLIN);
+	set_constant(env, constants, "POLLERR", POLLERR);
+	set_constant(env, constants, "POLLHUP", POLLHUP);
+	set_constant(env, constants, "POLLNVAL", POLLNVAL);
 	napi_set_named_property(env, exports, "constants", constants);
 	return exports;
 }

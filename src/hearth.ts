@@ -20,7 +20,7 @@ import { Metrics } from './metrics.js';
 import { MemoryMonitor, type NodeMemoryReport } from './memory/monitor.js';
 import { SwapArea, setUpSwap } from './memory/swap.js';
 import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
-import { loadNative, sandboxLibPath, type HearthNative } from './sandbox/native.js';
+import { loadNative, NATIVE_ADDON_PATH, sandboxLibPath, type HearthNative } from './sandbox/native.js';
 import { fdPassingFrom } from './zygote/fd-passing.js';
 import { Registry, type FunctionVersion } from './registry/registry.js';
 import { Scheduler, type InvocationResult } from './scheduler/scheduler.js';
@@ -91,9 +91,13 @@ export class Hearth {
           cgroups: () => this.cgroups,
           ...(config.sandbox ? { shells: () => this.shells } : {}),
           spares: config.forkSpares,
-          // Node.js zygotes come with the Node fork support in the bootstrap; Python forks with os.fork().
-          runtimes: ['python3.11'],
-          zygoteEnv: { 'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(','), ...(sandboxLib ? { HEARTH_SANDBOX_LIB: sandboxLib } : {}) } },
+          // Python's zygote forks with os.fork() (sandboxed: libhearth_sandbox.so via ctypes); Node.js's with the
+          // native addon (node --single-threaded zygotes).
+          runtimes: ['python3.11', 'nodejs20'],
+          zygoteEnv: {
+            'python3.11': { HEARTH_PRELOAD: config.pythonPreload.join(','), ...(sandboxLib ? { HEARTH_SANDBOX_LIB: sandboxLib } : {}) },
+            nodejs20: { HEARTH_NATIVE_ADDON: NATIVE_ADDON_PATH },
+          },
         });
         starters.set('fork', this.templates.fork);
         starters.set('repurpose', this.templates.repurpose);

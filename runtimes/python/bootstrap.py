@@ -577,6 +577,30 @@ def _enter_sandbox(args):
     ctypes.pythonapi.PyOS_AfterFork_Child()
 
 
+def _fork_away_from_pid_1():
+    """The sandboxed template is pid 1 of the sandbox's pid namespace, and each instance will be
+    pid 1 of its own: OpenSSL (ssl, cryptography) notices a fork only by a change of getpid(), so
+    with equal pids every instance would continue its template's random generator. Fork once:
+    pid 1 stays as the namespace's init (it reaps, and exits like the template), the template is pid 2."""
+    pid = os.fork()
+    if pid == 0:
+        _die_with_parent(1)
+        return
+    for fd in range(0, 5):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    while True:
+        try:
+            reaped, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(1)
+        if reaped == pid:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
+
+
 def _fork_instance(sandboxed):
     """os.fork(), or inside a sandbox a fork into the instance's own mount and pid namespace."""
     import ctypes
@@ -650,6 +674,7 @@ def template_main(request, fds):
     _install_fds(fds[:3], fds[3] if sandbox is not None else None)
     if sandbox is not None:
         _enter_sandbox(sandbox["template"])  # fd 4 (status) is closed in the sandboxed child
+        _fork_away_from_pid_1()
     control = socket.socket(fileno=3)
     spec_message = request["spec"]
     _apply_function_environment(spec_message)

@@ -22,8 +22,9 @@ export interface ColdStarterOptions {
   initTimeoutMs: number;
 }
 
-export function runtimeCommand(runtime: Runtime, options: Pick<ColdStarterOptions, 'nodeBinary' | 'pythonBinary' | 'runtimeDir'>): string[] {
-  if (runtime === 'nodejs20') return [options.nodeBinary, path.join(options.runtimeDir, 'node', 'bootstrap.mjs')];
+/** The bootstrap's command line; a Node.js zygote forks itself, so V8 must run without worker threads (docs/security.md). */
+export function runtimeCommand(runtime: Runtime, options: Pick<ColdStarterOptions, 'nodeBinary' | 'pythonBinary' | 'runtimeDir'>, mode: 'instance' | 'zygote' = 'instance'): string[] {
+  if (runtime === 'nodejs20') return [options.nodeBinary, ...(mode === 'zygote' ? ['--single-threaded'] : []), path.join(options.runtimeDir, 'node', 'bootstrap.mjs')];
   return [options.pythonBinary, '-X', 'utf8', path.join(options.runtimeDir, 'python', 'bootstrap.py')];
 }
 

@@ -50,6 +50,10 @@ export interface NativeConstants {
   MADV_WILLNEED: number;
   MADV_COLD: number;
   MADV_PAGEOUT: number;
+  POLLIN: number;
+  POLLERR: number;
+  POLLHUP: number;
+  POLLNVAL: number;
 }
 
 /** What processMadvise() did. */
@@ -121,6 +125,17 @@ export interface HearthNative {
    * CAP_SYS_NICE and ptrace access to pid. Other errors than a refused range throw.
    */
   processMadvise(pid: number, advice: number, ranges?: number[]): MadviseResult;
+  /** getppid(2). */
+  getppid(): number;
+  /** dup3(oldfd, newfd, cloexec ? O_CLOEXEC : 0); with oldfd === newfd, sets or clears FD_CLOEXEC. Returns newfd. */
+  dup2(oldfd: number, newfd: number, cloexec?: boolean): number;
+  /**
+   * poll(2) for POLLIN on `fds`; blocks the calling thread (the event loop too) up to
+   * `timeoutMs` (-1: forever). Returns each fd's revents; all 0 on timeout or EINTR.
+   */
+  poll(fds: number[], timeoutMs: number): number[];
+  /** pidfd_open(2): a close-on-exec fd that polls readable once child `pid` has exited. */
+  pidfdOpen(pid: number): number;
   constants: NativeConstants;
 }
 

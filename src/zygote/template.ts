@@ -35,17 +35,41 @@ function childrenOf(pid: number): number[] {
  * NSpid line ends with [nsPid, 1]. It is a child of the sandboxed process (Python's
  * template), or a grandchild (Node's template nests one more pid namespace).
  */
-export function hostPidOfInstance(sandboxedPid: number, nsPid: number): number | undefined {
-  const level1 = childrenOf(sandboxedPid);
-  for (const candidate of [...level1, ...level1.flatMap(childrenOf)]) {
-    try {
-      const nspid = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${candidate}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).map(Number) ?? [];
-      if (nspid.length >= 3 && nspid.at(-1) === 1 && nspid.at(-2) === nsPid) return candidate;
-    } catch {
-      // exited meanwhile
-    }
+function nspidOf(pid: number): number[] {
+  try {
+    return /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+  } catch {
+    return []; // exited meanwhile
   }
-  return undefined;
+}
+
+/** Descendants of `pid` down to `depth` levels, nearest first. */
+function descendantsOf(pid: number, depth: number): number[] {
+  const found: number[] = [];
+  let level = [pid];
+  for (let d = 0; d < depth; d++) {
+    level = level.flatMap(childrenOf);
+    found.push(...level);
+  }
+  return found;
+}
+
+/**
+ * The host pid of a sandboxed template's instance that the template reported as
+ * `nsPid` (its own view). The instance is pid 1 of its own pid namespace, so its
+ * NSpid line ends with [nsPid, 1]. Below the sandboxed process: Python's template
+ * is its child, Node's its grandchild (one more pid namespace); instances one lower.
+ */
+export function hostPidOfInstance(sandboxedPid: number, nsPid: number): number | undefined {
+  return descendantsOf(sandboxedPid, 3).find((candidate) => {
+    const nspid = nspidOf(candidate);
+    return nspid.length >= 3 && nspid.at(-1) === 1 && nspid.at(-2) === nsPid;
+  });
+}
+
+/** The template process below the sandboxed one: pid 2 of its (innermost) pid namespace, never pid 1 (see the addon). */
+export function hostPidOfTemplate(sandboxedPid: number): number | undefined {
+  return descendantsOf(sandboxedPid, 2).find((candidate) => nspidOf(candidate).at(-1) === 2);
 }
 
 export class Template {
@@ -104,9 +128,11 @@ export class Template {
   /** The process that holds F's memory (and forks): inside the sandbox when sandboxed (Node nests one more level). */
   get processPid(): number {
     if (this.sandboxedPid === undefined) return this.pid;
-    if (this.fn.manifest.runtime === 'nodejs20') return childrenOf(this.sandboxedPid)[0] ?? this.sandboxedPid;
-    return this.sandboxedPid;
+    this.templatePid ??= hostPidOfTemplate(this.sandboxedPid);
+    return this.templatePid ?? this.sandboxedPid;
   }
+
+  private templatePid: number | undefined;
 
   /** `callback` runs once the template is gone (its control channel closed), at once if it already is. */
   onClose(callback: () => void): void {
@@ -141,7 +167,7 @@ export class Template {
       throw new Error(`forked instance ${reportedPid} of template ${this.sandboxedPid} has no host pid (it exited at once)`);
     }
     this.children.add(reportedPid);
-    const exited = new Promise<ExitInfo>((resolve) => {
+    const reported = new Promise<ExitInfo>((resolve) => {
       const early = this.exitReports.get(reportedPid);
       if (early) {
         this.exitReports.delete(reportedPid);
@@ -163,6 +189,18 @@ export class Template {
         }, 300).unref();
       });
     });
+    // The exit report travels on the control socket and can overtake what the instance wrote
+    // last on its channel (an init_error, a result before exiting): as for a cold instance
+    // (processExit), the exit counts once the channel is closed, or shortly after the report.
+    const exited = reported.then(
+      (info) =>
+        new Promise<ExitInfo>((resolve) => {
+          if (channel.destroyed) return resolve(info);
+          const done = (): void => resolve(info);
+          channel.once('close', done);
+          setTimeout(done, 100).unref();
+        }),
+    );
     return { pid, channel, stdout, stderr, exited };
   }
 

@@ -59,7 +59,7 @@ export class Zygote {
     const { native, runtime } = this.options;
     const [agentEnd, zygoteEnd] = native.socketpair();
     // The zygote dies with hearth; its templates and their instances die with it in turn.
-    const [binary, ...args] = [...PDEATHSIG_PREFIX, ...runtimeCommand(runtime, this.options)];
+    const [binary, ...args] = [...PDEATHSIG_PREFIX, ...runtimeCommand(runtime, this.options, 'zygote')];
     this.starts += 1;
     const child = spawn(binary!, args, {
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', HEARTH_MODE: 'zygote', HEARTH_CHANNEL_FD: '3', ...this.options.env },

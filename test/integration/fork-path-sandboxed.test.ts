@@ -192,3 +192,62 @@ test('each template keeps a spare instance forked ahead of demand; a new instanc
   assert.ok(next !== undefined && next !== spare, 'a new spare was forked');
   assert.ok(template.alive);
 });
+
+const NODE_PROBE = {
+  'index.mjs': `import crypto from 'node:crypto';
+import fs from 'node:fs';
+fs.writeFileSync('/tmp/from-init', 'written by init');
+const initBytes = crypto.randomBytes(8).toString('hex');
+let instance;
+export const handler = async (event) => {
+  instance ??= crypto.randomUUID();
+  if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep * 1000));
+  if (event.write) fs.writeFileSync('/tmp/mine-' + event.write, 'x');
+  const status = Object.fromEntries(fs.readFileSync('/proc/self/status', 'utf8').split('\\n').filter((l) => /^(Cap|NSpid)/.test(l)).map((l) => l.split(':\\t')));
+  return { instance, uid: process.getuid(), gid: process.getgid(), caps: { CapEff: status.CapEff, CapPrm: status.CapPrm, CapBnd: status.CapBnd }, nspid: status.NSpid.trim().split(/\\s+/),
+    tmp: fs.readdirSync('/tmp').sort(), fromInit: fs.readFileSync('/tmp/from-init', 'utf8'), initBytes, bytes: crypto.randomBytes(16).toString('hex'), random: Math.random() };
+};
+`,
+};
+
+test('Node.js: sandboxed repurpose and fork; siblings differ in crypto.randomBytes and Math.random, own /tmp; same uid/caps as cold', { skip: skip() }, async () => {
+  const m = { name: 'nsfork', runtime: 'nodejs20', handler: 'index.handler' };
+  await deployOk(h.url, writeFunction(m, NODE_PROBE));
+  await deployOk(cold.url, writeFunction(m, NODE_PROBE));
+  const first = await invoke(h.url, 'nsfork');
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.headers.get('x-hearth-start-path'), 'repurpose');
+  const results = await Promise.all([1, 2, 3].map((n) => invoke(h.url, 'nsfork', { write: n, sleep: 0.4 })));
+  assert.ok(results.some((r) => r.headers.get('x-hearth-start-path') === 'fork'), 'concurrent calls fork from the template');
+  const viaCold = (await invoke(cold.url, 'nsfork')).body as Record<string, unknown>;
+  const bodies = [first, ...results].map((r) => {
+    assert.equal(r.status, 200, r.text);
+    return r.body as { instance: string; uid: number; gid: number; caps: Record<string, string>; nspid: string[]; tmp: string[]; fromInit: string; initBytes: string; bytes: string; random: number };
+  });
+  const byInstance = new Map(bodies.map((b) => [b.instance, b]));
+  assert.ok(byInstance.size >= 2, 'at least two instances');
+  const instances = [...byInstance.values()];
+  // Forked from one template (the same bytes drawn at init), yet different random streams after the fork.
+  assert.equal(new Set(instances.map((b) => b.initBytes)).size, 1);
+  assert.equal(new Set(instances.map((b) => b.bytes)).size, instances.length, 'crypto.randomBytes differs between siblings');
+  assert.equal(new Set(instances.map((b) => b.random)).size, instances.length, 'Math.random differs between siblings');
+  for (const b of bodies) {
+    assert.equal(b.uid, viaCold.uid);
+    assert.equal(b.gid, viaCold.gid);
+    assert.deepEqual(b.caps, viaCold.caps);
+    assert.equal(b.caps.CapEff, '0000000000000000');
+    assert.equal(b.nspid.at(-1), '1', 'pid 1 of its own pid namespace');
+    assert.equal(b.fromInit, 'written by init');
+    const written = bodies.flatMap((o, i) => (o.instance === b.instance && i > 0 ? [`mine-${i}`] : []));
+    assert.ok(b.tmp.filter((f) => f.startsWith('mine-')).every((f) => written.includes(f)), `own /tmp only: ${b.tmp.join(',')}`);
+  }
+});
+
+test('Python: siblings forked from one template differ in OpenSSL random bytes (ssl.RAND_bytes)', { skip: skip() }, async () => {
+  await deployOk(h.url, writeFunction(manifest('sslrand'), { 'app.py': 'import ssl, time, uuid\nssl.RAND_bytes(8)\ninstance = None\ndef handler(e, c):\n    global instance\n    instance = instance or str(uuid.uuid4())\n    time.sleep(e.get("sleep", 0))\n    return {"instance": instance, "bytes": ssl.RAND_bytes(16).hex()}\n' }));
+  await invoke(h.url, 'sslrand');
+  const results = await Promise.all([1, 2, 3].map(() => invoke(h.url, 'sslrand', { sleep: 0.4 })));
+  const byInstance = new Map(results.map((r) => [(r.body as { instance: string }).instance, (r.body as { bytes: string }).bytes]));
+  assert.ok(byInstance.size >= 2, 'at least two instances');
+  assert.equal(new Set(byInstance.values()).size, byInstance.size, 'each instance draws its own bytes');
+});

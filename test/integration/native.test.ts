@@ -175,6 +175,44 @@ forkTest('sendFds/recvFds: an fd opened in a forked child arrives in the parent 
   for (const x of [fd, a, b, ...second.fds, parentEnd, childEnd]) fs.closeSync(x);
 });
 
+forkTest('poll, pidfdOpen, dup2, getppid: what the Node zygote and templates loop on', {}, async () => {
+  const { POLLIN, POLLHUP } = native.constants;
+  const [a, b] = native.socketPair();
+  assert.deepEqual(native.poll([a], 0), [0], 'nothing to read: timeout');
+  native.sendFds(b, [b], Buffer.from('x'));
+  assert.equal(native.poll([a, b], 1000)[0]! & POLLIN, POLLIN);
+  const { fds } = native.recvFds(a);
+  fs.closeSync(fds[0]!);
+
+  const pid = forkNode();
+  if (pid === 0) {
+    const ok = native.getppid() === process.ppid && native.getpid() !== process.pid;
+    // Block until the parent writes: the parent checks that the pidfd is not readable meanwhile.
+    native.poll([b], 10_000);
+    native.exit(ok ? 7 : 1);
+  }
+  const pidfd = native.pidfdOpen(pid);
+  assert.deepEqual(native.poll([pidfd], 20), [0], 'the child runs: its pidfd is not readable');
+  fs.writeSync(a, 'go');
+  assert.ok((native.poll([pidfd], 20_000)[0]! & POLLIN) !== 0, 'readable once the child exited');
+  assert.deepEqual(native.waitpid(pid, true), { pid, code: 7, signal: null });
+  fs.closeSync(pidfd);
+  assert.throws(() => native.pidfdOpen(pid), { code: 'ESRCH', syscall: 'pidfd_open' });
+
+  // dup2: onto a chosen number, close-on-exec or not; oldfd === newfd only switches the flag.
+  const cloexec = (fd: number): boolean => (Number.parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8) & 0o2000000) !== 0;
+  const target = 900;
+  assert.equal(native.dup2(a, target, true), target);
+  assert.equal(cloexec(target), true);
+  assert.equal(native.dup2(target, target, false), target);
+  assert.equal(cloexec(target), false);
+  assert.equal(fs.fstatSync(target).ino, fs.fstatSync(a).ino);
+  assert.throws(() => native.dup2(987_654, 901), { code: 'EBADF', syscall: 'dup3' });
+  fs.closeSync(b);
+  assert.ok((native.poll([a], 1000)[0]! & (POLLIN | POLLHUP)) !== 0, 'the peer closed');
+  for (const fd of [a, target]) fs.closeSync(fd);
+});
+
 function __filenameOf(): string {
   return new URL(import.meta.url).pathname;
 }
