@@ -1,7 +1,10 @@
-// Start paths side by side, per runtime and function: cold (process per
-// instance), repurpose (zygote → new template → instance), fork (instance from a
-// resident template), warm (idle instance). Through the real HTTP API; every
-// path forced by the setup of its own hearth, calls interleaved across paths.
+// Start paths side by side, per runtime and function, all sandboxed as hearth runs
+// them (as root): cold (a fresh runtime process in a fresh sandbox), repurpose
+// (zygote → pooled shell → new template → instance), fork (instance forked from a
+// resident template on demand), fork-spare (the instance the template forked ahead
+// of demand), warm (idle instance); for reference a crun container per call and
+// the unsandboxed cold and fork paths. Through the real HTTP API; every path forced
+// by the setup of its own hearth, calls interleaved across paths.
 // Usage: npm run build && node dist/bench/start-paths.js [--runs N] [--functions a,b]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +15,7 @@ import { zipDirectory } from '../src/cli/zip-dir.js';
 import { machine, markdownTable, summarize, writeResults } from './lib/stats.js';
 import { REPO_ROOT } from '../src/sandbox/native.js';
 import { readSmapsRollup } from '../src/instances/instance.js';
+import { CrunStarter } from './baselines/crun-starter.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg !== -1 ? Number(process.argv[runsArg + 1]) : 300;
@@ -44,7 +48,10 @@ const FUNCTIONS = [
 ];
 const only = process.argv.indexOf('--functions') !== -1 ? process.argv[process.argv.indexOf('--functions') + 1]!.split(',') : undefined;
 
-type Path = 'cold' | 'cold-sandboxed' | 'repurpose' | 'fork' | 'warm';
+type Path = 'cold' | 'crun' | 'repurpose' | 'fork' | 'fork-spare' | 'warm' | 'cold-plain' | 'fork-plain';
+/** The start path each setup's calls must report. */
+const REPORTED: Record<Path, string> = { cold: 'cold', crun: 'cold', repurpose: 'repurpose', fork: 'fork', 'fork-spare': 'fork', warm: 'warm', 'cold-plain': 'cold', 'fork-plain': 'fork' };
+const FORKING: Path[] = ['repurpose', 'fork', 'fork-spare', 'fork-plain'];
 
 interface Setup {
   path: Path;
@@ -64,21 +71,38 @@ async function waitNoInstances(h: RunningHearth, fn: string): Promise<void> {
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-bench-paths-'));
   const start = (name: string, overrides: Record<string, unknown>): Promise<RunningHearth> => startHearth({ dataDir: path.join(work, name), port: 0, ...overrides }, silentLogger());
-  // The fork paths are not sandboxed yet: compare them with both cold variants.
-  const coldH = await start('cold', { keepAliveMs: 0, forkPaths: false, sandbox: false });
-  const sandboxedH = process.getuid?.() === 0 ? await start('cold-sandboxed', { keepAliveMs: 0, forkPaths: false, sandbox: true }) : undefined;
-  const forkH = await start('fork', { keepAliveMs: 0, sandbox: false, pythonPreload: ['numpy'] });
-  const repurposeH = await start('repurpose', { keepAliveMs: 0, sandbox: false, pythonPreload: ['numpy'] });
-  const warmH = await start('warm', { sandbox: false });
+  const root = process.getuid?.() === 0;
+  const sandbox = root;
+  const runtimeDir = path.join(REPO_ROOT, 'runtimes');
+  const pre = { pythonPreload: ['numpy'] };
+  const coldH = await start('cold', { keepAliveMs: 0, forkPaths: false, sandbox });
+  const crunH = root && CrunStarter.available()
+    ? await startHearth({ dataDir: path.join(work, 'crun'), port: 0, keepAliveMs: 0, forkPaths: false, sandbox: false }, silentLogger(), (logs) =>
+        new Map([['cold', new CrunStarter({ runtimeDir, logs, workDir: path.join(work, 'crun-bundles'), binary: '/usr/bin/crun', hideUnifiedCgroup: true })]]))
+    : undefined;
+  const repurposeH = await start('repurpose', { keepAliveMs: 0, sandbox, forkSpares: 0, ...pre });
+  const forkH = await start('fork', { keepAliveMs: 0, sandbox, forkSpares: 0, ...pre });
+  const spareH = await start('fork-spare', { keepAliveMs: 0, sandbox, forkSpares: 1, ...pre });
+  const warmH = await start('warm', { sandbox });
+  const plainColdH = sandbox ? await start('cold-plain', { keepAliveMs: 0, forkPaths: false, sandbox: false }) : undefined;
+  const plainForkH = sandbox ? await start('fork-plain', { keepAliveMs: 0, sandbox: false, forkSpares: 0, ...pre }) : undefined;
+  /** The spare is forked in the background after each call: wait until it is there. */
+  const spareReady = async (fn: string): Promise<void> => {
+    await waitNoInstances(spareH, fn);
+    for (let i = 0; i < 2000 && !spareH.hearth.templates?.spareInstances().some((x) => x.fn.name === fn); i++) await new Promise((r) => setTimeout(r, 1));
+  };
   const setups: Setup[] = [
     { path: 'cold', hearth: coldH, prepare: (fn) => waitNoInstances(coldH, fn) },
-    ...(sandboxedH ? [{ path: 'cold-sandboxed' as Path, hearth: sandboxedH, prepare: (fn: string) => waitNoInstances(sandboxedH, fn) }] : []),
+    ...(crunH ? [{ path: 'crun' as Path, hearth: crunH, prepare: (fn: string) => waitNoInstances(crunH, fn) }] : []),
     { path: 'repurpose', hearth: repurposeH, prepare: async (fn) => {
       await waitNoInstances(repurposeH, fn);
       repurposeH.hearth.templates?.retire(fn);
     } },
     { path: 'fork', hearth: forkH, prepare: (fn) => waitNoInstances(forkH, fn) },
+    { path: 'fork-spare', hearth: spareH, prepare: spareReady },
     { path: 'warm', hearth: warmH, prepare: async () => undefined },
+    ...(plainColdH ? [{ path: 'cold-plain' as Path, hearth: plainColdH, prepare: (fn: string) => waitNoInstances(plainColdH, fn) }] : []),
+    ...(plainForkH ? [{ path: 'fork-plain' as Path, hearth: plainForkH, prepare: (fn: string) => waitNoInstances(plainForkH, fn) }] : []),
   ];
   const results: Record<string, Record<string, { e2e: ReturnType<typeof summarize>; start: ReturnType<typeof summarize>; pssKB?: number; ussKB?: number; incrementalPssKB?: number; templatePssKB?: number }>> = {};
   try {
@@ -91,7 +115,7 @@ async function main(): Promise<void> {
         fs.writeFileSync(path.join(dir, f), c);
       }
       const zip = await zipDirectory(dir);
-      const active = setups.filter((s) => s.path === 'cold' || s.path === 'cold-sandboxed' || s.path === 'warm' || s.hearth.hearth.templates?.zygotes.has(fn.runtime as 'python3.11'));
+      const active = setups.filter((s) => !FORKING.includes(s.path) || s.hearth.hearth.templates?.zygotes.has(fn.runtime as 'python3.11'));
       for (const s of active) {
         await s.hearth.hearth.deploy(zip);
         await fetch(`${s.hearth.url}/function/${fn.name}`, { method: 'POST', body: '{}' }).then((r) => r.text()); // template / warm instance
@@ -105,7 +129,7 @@ async function main(): Promise<void> {
           const body = await r.text();
           const e2e = performance.now() - t0;
           const taken = r.headers.get('x-hearth-start-path');
-          if (taken !== s.path.replace('-sandboxed', '') || r.headers.get('x-amz-function-error')) throw new Error(`${fn.name}: expected ${s.path}, got ${taken}: ${body}`);
+          if (taken !== REPORTED[s.path] || r.headers.get('x-amz-function-error')) throw new Error(`${fn.name}: expected ${s.path}, got ${taken}: ${body}`);
           samples.get(s.path)!.e2e.push(e2e);
           samples.get(s.path)!.start.push(timing(r.headers.get('server-timing'), 'start'));
         }
@@ -116,17 +140,17 @@ async function main(): Promise<void> {
       // Incremental memory of a forked instance: PSS of idle instances forked from one template.
       const forkSetup = active.find((s) => s.path === 'fork');
       if (forkSetup) {
-        const h = await startHearth({ dataDir: path.join(work, `pss-${fn.name}`), port: 0, keepAliveMs: 600_000, sandbox: false, pythonPreload: ['numpy'] }, silentLogger());
+        const h = await startHearth({ dataDir: path.join(work, `pss-${fn.name}`), port: 0, keepAliveMs: 600_000, sandbox, forkSpares: 0, pythonPreload: ['numpy'] }, silentLogger());
         const version = await h.hearth.deploy(zip);
         // The template alone first (its PSS before any fork), then 8 idle instances forked from it.
         const template = await h.hearth.templates!.templateFor(version);
-        const templateBefore = readSmapsRollup(template.pid)?.pssKB ?? NaN;
+        const templateBefore = readSmapsRollup(template.processPid)?.pssKB ?? NaN;
         const calls = await Promise.all(Array.from({ length: 8 }, () => fetch(`${h.url}/function/${fn.name}`, { method: 'POST', body: '{}' }).then((r) => r.text())));
         void calls;
         const instances = h.hearth.scheduler.stats(fn.name)[0]!.instances;
         const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
         const pss = instances.map((x) => x.pssKB ?? 0);
-        const templateAfter = readSmapsRollup(template.pid)?.pssKB ?? NaN;
+        const templateAfter = readSmapsRollup(template.processPid)?.pssKB ?? NaN;
         const r = results[fn.name]!.fork!;
         r.pssKB = mean(pss);
         r.ussKB = mean(instances.map((x) => x.ussKB ?? 0));
@@ -142,7 +166,7 @@ async function main(): Promise<void> {
   }
   const rows: Array<Array<string | number>> = [];
   for (const [fn, byPath] of Object.entries(results)) {
-    const cold = byPath.cold!;
+    const cold = byPath.cold!; // the sandboxed cold start
     for (const [p, r] of Object.entries(byPath)) {
       const mb = (kb: number | undefined): string => (kb !== undefined ? (kb / 1024).toFixed(1) : '');
       rows.push([fn, p, r.e2e.n, r.start.p50, r.start.p99, r.e2e.p50, r.e2e.p99, cold.start.p50 / r.start.p50, mb(r.pssKB), mb(r.ussKB), mb(r.incrementalPssKB), mb(r.templatePssKB)]);
@@ -153,8 +177,8 @@ async function main(): Promise<void> {
     '',
     `${RUNS} calls per cell, paths interleaved call by call in one run. Machine: ${JSON.stringify(machine())}. Times in ms; "start" = request arrival to the handler's first line. ` +
       'PSS: mean proportional set size of 8 idle instances forked from one template; USS: their private memory; incremental PSS: (PSS of the template and the 8 instances) minus the template\'s PSS before the forks, per instance (read from /proc/<pid>/smaps_rollup). ' +
-      'cold-sandboxed: a shell from the pool + the enter-sandbox sequence (hearth-enter). ' +
-      'The Python zygote preloads numpy (HEARTH_PYTHON_PRELOAD); the Node.js zygote runs `node --single-threaded`. Fork and repurpose instances are in per-instance cgroups but not yet in sandboxes.',
+      'Every path but crun, cold-plain and fork-plain runs sandboxed (as hearth does as root): cold = a shell from the pool + hearth-enter; repurpose = a pooled shell, the zygote forks a template into it (template mode of the sequence), then the instance; fork = an instance forked on demand into its own pid/mount/net namespace with a private /tmp; fork-spare = the instance its template forked ahead of demand (HEARTH_FORK_SPARES=1). crun: a crun container per call (bench/baselines/crun-starter.ts). cold-plain / fork-plain: the same without sandboxes. ' +
+      'The Python zygote preloads numpy (HEARTH_PYTHON_PRELOAD); the Node.js zygote runs `node --single-threaded`. PSS columns: sandboxed forked instances.',
     '',
     markdownTable(['function', 'path', 'n', 'start P50', 'start P99', 'E2E P50', 'E2E P99', 'cold/path start P50', 'PSS per instance MB', 'USS MB', 'incremental PSS MB', 'template PSS MB'], rows),
   ].join('\n');

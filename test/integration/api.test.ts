@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deployDir, deployOk, invoke, NODE_ECHO, PY_ECHO, startTestHearth, writeFunction, type TestHearth } from '../helpers.js';
+
+/** A call that needed a new instance: cold, or (with zygotes) repurpose / fork. */
+const NEW_INSTANCE = /^(cold|repurpose|fork)$/;
 import { zipDirectory } from '../../src/cli/zip-dir.js';
 
 let h: TestHearth;
@@ -28,7 +31,7 @@ describe('deploy and invoke', () => {
 
     const first = await invoke(h.url, 'echo-node', { hello: 'world' });
     assert.equal(first.status, 200);
-    assert.equal(first.headers.get('x-hearth-start-path'), 'cold');
+    assert.match(first.headers.get('x-hearth-start-path') ?? '', NEW_INSTANCE);
     assert.match(first.headers.get('server-timing') ?? '', /queue;dur=[\d.]+, sandbox;dur=[\d.]+, process;dur=[\d.]+, init;dur=[\d.]+, exec;dur=[\d.]+/);
     const body = first.body as { echo: unknown; inits: number; fn: string; requestId: string; pid: number };
     assert.deepEqual(body.echo, { hello: 'world' });
@@ -66,7 +69,7 @@ describe('deploy and invoke', () => {
     const body = (await response.json()) as { ok: boolean; result: unknown; startPath: string; timings: Record<string, number>; logs: string };
     assert.equal(body.ok, true);
     assert.equal(body.result, 'plain string');
-    assert.equal(body.startPath, 'cold');
+    assert.match(String(body.startPath), NEW_INSTANCE);
     for (const phase of ['queueMs', 'sandboxMs', 'processMs', 'initMs', 'execMs', 'startMs', 'totalMs']) assert.equal(typeof body.timings[phase], 'number', phase);
     assert.match(body.logs, /got \{"a":1\}/);
   });
@@ -127,7 +130,7 @@ describe('deploy and invoke', () => {
     const r = await invoke(h.url, 'versioned');
     assert.equal(r.body, 'v2');
     assert.equal(r.headers.get('x-hearth-function-version'), '2');
-    assert.equal(r.headers.get('x-hearth-start-path'), 'cold');
+    assert.match(r.headers.get('x-hearth-start-path') ?? '', NEW_INSTANCE);
   });
 });
 
@@ -150,7 +153,7 @@ describe('management routes', () => {
 
     const logs = await (await fetch(`${h.url}/v1/functions/managed/logs?lines=50`)).text();
     assert.match(logs, /stdout\tline from hey/);
-    assert.match(logs, /platform\tREPORT start=cold/);
+    assert.match(logs, /platform\tREPORT start=(cold|repurpose|fork) /);
 
     const del = await fetch(`${h.url}/v1/functions/managed`, { method: 'DELETE' });
     assert.equal(del.status, 200);
@@ -180,8 +183,8 @@ describe('management routes', () => {
   test('healthz and metrics', async () => {
     assert.deepEqual(await (await fetch(`${h.url}/healthz`)).json(), { status: 'ok' });
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    assert.match(metrics, /hearth_invocations_total\{function="echo-node",start_path="cold",outcome="ok"\} 1/);
-    assert.match(metrics, /hearth_invocation_phase_seconds_bucket\{le="[\d.]+",phase="init",start_path="cold",runtime="nodejs20"\}/);
+    assert.match(metrics, /hearth_invocations_total\{function="echo-node",start_path="(cold|repurpose)",outcome="ok"\} 1/);
+    assert.match(metrics, /hearth_invocation_phase_seconds_bucket\{le="[\d.]+",phase="init",start_path="(cold|repurpose)",runtime="nodejs20"\}/);
     assert.match(metrics, /hearth_start_seconds_count\{start_path="warm",runtime="python3.11"\} \d+/);
     assert.match(metrics, /hearth_instances\{state="idle"\} \d+/);
   });

@@ -34,7 +34,7 @@ test('deploy, invoke, ls, logs, rm', async () => {
   const invoked = await hearth('invoke', 'cli-fn', '--data', '{"who":"cli"}', '--logs');
   assert.equal(invoked.code, 0, invoked.stderr);
   assert.deepEqual(JSON.parse(invoked.stdout), { hi: 'cli' });
-  assert.match(invoked.stderr, /start path: cold/);
+  assert.match(invoked.stderr, /start path: (cold|repurpose) /);
   assert.match(invoked.stderr, /timings: queue [\d.]+ms {2}sandbox [\d.]+ms {2}process [\d.]+ms {2}init [\d.]+ms {2}exec [\d.]+ms/);
   assert.match(invoked.stderr, /cli says cli/);
 
