@@ -5,7 +5,7 @@
 // of demand), warm (idle instance); for reference a crun container per call and
 // the unsandboxed cold and fork paths. Through the real HTTP API; every path forced
 // by the setup of its own hearth, calls interleaved across paths.
-// Usage: npm run build && node dist/bench/start-paths.js [--runs N] [--functions a,b]
+// Usage: npm run build && node dist/bench/start-paths.js [--runs N] [--heavy-runs N] [--functions a,b]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,11 +19,15 @@ import { CrunStarter } from './baselines/crun-starter.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg !== -1 ? Number(process.argv[runsArg + 1]) : 300;
+// Heavy-init functions take seconds per round on the cold paths: fewer rounds (--heavy-runs, default = --runs).
+const heavyArg = process.argv.indexOf('--heavy-runs');
+const HEAVY_RUNS = heavyArg !== -1 ? Number(process.argv[heavyArg + 1]) : RUNS;
 
 const FUNCTIONS = [
   { name: 'py-trivial', runtime: 'python3.11', handler: 'app.handler', files: { 'app.py': 'def handler(event, context):\n    return {"ok": True}\n' } },
   {
     name: 'py-numpy',
+    heavy: true,
     runtime: 'python3.11',
     handler: 'app.handler',
     files: { 'app.py': 'import numpy as np\nM = np.random.default_rng(1).random((200, 200))\ndef handler(event, context):\n    return {"trace": float(np.trace(M))}\n' },
@@ -32,6 +36,7 @@ const FUNCTIONS = [
   {
     // A heavy init: the TypeScript compiler (9 MB of JavaScript, hearth's own dev dependency, shipped in the function's node_modules), warmed up at init.
     name: 'node-typescript',
+    heavy: true,
     runtime: 'nodejs20',
     handler: 'index.handler',
     files: {
@@ -121,7 +126,8 @@ async function main(): Promise<void> {
         await fetch(`${s.hearth.url}/function/${fn.name}`, { method: 'POST', body: '{}' }).then((r) => r.text()); // template / warm instance
       }
       const samples = new Map<Path, { e2e: number[]; start: number[] }>(active.map((s) => [s.path, { e2e: [], start: [] }]));
-      for (let i = 0; i < RUNS; i++) {
+      const runs = 'heavy' in fn && fn.heavy ? HEAVY_RUNS : RUNS;
+      for (let i = 0; i < runs; i++) {
         for (const s of active) {
           await s.prepare(fn.name);
           const t0 = performance.now();
@@ -133,7 +139,7 @@ async function main(): Promise<void> {
           samples.get(s.path)!.e2e.push(e2e);
           samples.get(s.path)!.start.push(timing(r.headers.get('server-timing'), 'start'));
         }
-        if (i % 100 === 0) process.stderr.write(`${fn.name}: ${i}/${RUNS}\n`);
+        if (i % 100 === 0) process.stderr.write(`${fn.name}: ${i}/${runs}\n`);
       }
       results[fn.name] = {};
       for (const [p, v] of samples) results[fn.name]![p] = { e2e: summarize(v.e2e), start: summarize(v.start) };
@@ -175,14 +181,14 @@ async function main(): Promise<void> {
   const md = [
     '# Start paths side by side (HTTP end to end)',
     '',
-    `${RUNS} calls per cell, paths interleaved call by call in one run. Machine: ${JSON.stringify(machine())}. Times in ms; "start" = request arrival to the handler's first line. ` +
+    `${RUNS} calls per cell (heavy-init functions: ${HEAVY_RUNS}; see n), paths interleaved call by call in one run. Machine: ${JSON.stringify(machine())}. Times in ms; "start" = request arrival to the handler's first line. ` +
       'PSS: mean proportional set size of 8 idle instances forked from one template; USS: their private memory; incremental PSS: (PSS of the template and the 8 instances) minus the template\'s PSS before the forks, per instance (read from /proc/<pid>/smaps_rollup). ' +
       'Every path but crun, cold-plain and fork-plain runs sandboxed (as hearth does as root): cold = a shell from the pool + hearth-enter; repurpose = a pooled shell, the zygote forks a template into it (template mode of the sequence), then the instance; fork = an instance forked on demand into its own pid/mount/net namespace with a private /tmp; fork-spare = the instance its template forked ahead of demand (HEARTH_FORK_SPARES=1). crun: a crun container per call (bench/baselines/crun-starter.ts). cold-plain / fork-plain: the same without sandboxes. ' +
       'The Python zygote preloads numpy (HEARTH_PYTHON_PRELOAD); the Node.js zygote runs `node --single-threaded`. PSS columns: sandboxed forked instances.',
     '',
     markdownTable(['function', 'path', 'n', 'start P50', 'start P99', 'E2E P50', 'E2E P99', 'cold/path start P50', 'PSS per instance MB', 'USS MB', 'incremental PSS MB', 'template PSS MB'], rows),
   ].join('\n');
-  writeResults('start-paths', { machine: machine(), runs: RUNS, date: new Date().toISOString(), results }, md);
+  writeResults('start-paths', { machine: machine(), runs: RUNS, heavyRuns: HEAVY_RUNS, date: new Date().toISOString(), results }, md);
   process.stdout.write(`${md}\n`);
 }
 

@@ -728,46 +728,62 @@ static int mount_proc(struct seq *s)
 	return mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
-/* Paths that do not exist on this kernel are skipped, as runc does. */
+/*
+ * Hides `path` (an empty read-only tmpfs over a directory, /dev/null over a file),
+ * or with read_only makes it read-only. Paths that do not exist on this kernel are
+ * skipped, as runc does. Also used by instance.c for an instance's own /proc.
+ */
+int hearth_mask_path(const char *path, int read_only)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (read_only)
+		return mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		       mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -1 : 0;
+	if (S_ISDIR(st.st_mode))
+		return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555");
+	/* Not nodev: reading the masked file must open /dev/null and read nothing. */
+	return mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 ||
+	       mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0 ? -1 : 0;
+}
+
 static int mask_paths(struct seq *s)
 {
 	char dest[PATH_MAX];
-	struct stat st;
 	size_t i;
 
 	for (i = 0; i < s->plan->n_masked; i++) {
 		detail(s, "mask ", s->plan->masked[i], NULL);
-		if (in_root(s, dest, s->plan->masked[i]) < 0)
+		if (in_root(s, dest, s->plan->masked[i]) < 0 || hearth_mask_path(dest, 0) < 0)
 			return -1;
-		if (lstat(dest, &st) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -1;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			if (mount("tmpfs", dest, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555") < 0)
-				return -1;
-		} else {
-			/* Not nodev: reading the masked file must open /dev/null and read nothing. */
-			if (mount("/dev/null", dest, NULL, MS_BIND, NULL) < 0 ||
-			    mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
-				return -1;
-		}
 	}
 	for (i = 0; i < s->plan->n_readonly; i++) {
 		detail(s, "read-only ", s->plan->readonly[i], NULL);
-		if (in_root(s, dest, s->plan->readonly[i]) < 0)
-			return -1;
-		if (lstat(dest, &st) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return -1;
-		}
-		if (mount(dest, dest, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, dest, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		if (in_root(s, dest, s->plan->readonly[i]) < 0 || hearth_mask_path(dest, 1) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Template mode: a second, pid-only procfs at /.hearth/proc. Linux lets a process
+ * in a user namespace mount a procfs only where one is already fully visible (no
+ * mount over anything in it), which the masked /proc is not; this one is, and
+ * carries no kernel files to mask. It lets each instance mount its own /proc
+ * (instance.c), which then hides it.
+ */
+static int mount_visible_proc(struct seq *s)
+{
+	char dest[PATH_MAX];
+
+	if (!s->plan->template_caps)
+		return 0;
+	detail(s, "proc (subset=pid) on /.hearth/proc", NULL);
+	if (in_root(s, dest, HEARTH_VISIBLE_PROC) < 0 || mkdir_p(dest, 0555) < 0)
+		return -1;
+	return mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "subset=pid");
 }
 
 /* tmpfs /dev with only the listed host devices bind-mounted, /dev/shm and the fd links. */
@@ -1047,6 +1063,7 @@ int hearth_enter_sandbox(const struct hearth_plan *plan, const struct hearth_ent
 	STEP(s, "mount-tmp", mount_tmp(s));
 	STEP(s, "mount-proc", mount_proc(s));
 	STEP(s, "mask-paths", mask_paths(s)); /* after /proc exists, before /dev/null is gone */
+	STEP(s, "mount-visible-proc", mount_visible_proc(s));
 	STEP(s, "mount-dev", mount_dev(s));
 	STEP(s, "symlinks", make_symlinks(s));
 	STEP(s, "pivot-root", pivot(s));

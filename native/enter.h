@@ -154,6 +154,10 @@ int hearth_plan_parse(struct hearth_plan *plan, int argc, char **argv, char *err
  * full seccomp filter. Returns 0, or -1 with "step: reason" in err.
  */
 pid_t hearth_clone_instance(void);
+/* enter.c: where a template's sandbox has its pid-only procfs (see mount_visible_proc). */
+#define HEARTH_VISIBLE_PROC "/.hearth/proc"
+/* enter.c: hide a path (or make it read-only); missing paths are skipped. */
+int hearth_mask_path(const char *path, int read_only);
 /* enter.c: lo up in the current network namespace. */
 int hearth_loopback_up(void);
 /* A template's capabilities made effective (1) or not (0) — they stay permitted. */

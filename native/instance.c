@@ -11,7 +11,8 @@
  *   loopback-up      lo up in it
  *   mount-tmp        /tmp: an overlay of the template's /tmp (read) and a fresh tmpfs
  *                    (writes): what init wrote is there, nothing a sibling writes is
- *   mount-proc       a pid-only procfs (subset=pid) on /proc: only its own processes
+ *   mount-proc       its own procfs on /proc (only its own processes), masked like a cold
+ *                    sandbox's; the template's visible pid-only procfs hidden
  *   dumpable         PR_SET_DUMPABLE 0 where no private /proc could be mounted
  *   drop-bounding    the bounding set emptied (needs CAP_SETPCAP, still held)
  *   setgroups, setresgid, setresuid   to the plan's uid/gid (not 0)
@@ -74,6 +75,10 @@ pid_t hearth_clone_instance(void)
 struct instance_plan {
 	unsigned long uid, gid;
 	unsigned long long tmp_size;
+	const char *masked[HEARTH_MAX_PATHS];
+	size_t n_masked;
+	const char *readonly[HEARTH_MAX_PATHS];
+	size_t n_readonly;
 	struct hearth_seccomp_rule seccomp[HEARTH_MAX_SECCOMP];
 	size_t n_seccomp;
 };
@@ -94,6 +99,8 @@ static int parse(struct instance_plan *p, int argc, char **argv, char *err, size
 		{ "gid", required_argument, NULL, 'g' },
 		{ "tmp-size", required_argument, NULL, 't' },
 		{ "seccomp", required_argument, NULL, 's' },
+		{ "mask", required_argument, NULL, 'm' },
+		{ "read-only", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -126,6 +133,15 @@ static int parse(struct instance_plan *p, int argc, char **argv, char *err, size
 				return -1;
 			p->n_seccomp++;
 			break;
+		case 'm':
+		case 'r':
+			if (optarg[0] != '/' || (c == 'm' ? p->n_masked : p->n_readonly) == HEARTH_MAX_PATHS)
+				return fail(err, errlen, "plan", EINVAL, "--mask/--read-only: an absolute path, at most HEARTH_MAX_PATHS");
+			if (c == 'm')
+				p->masked[p->n_masked++] = optarg;
+			else
+				p->readonly[p->n_readonly++] = optarg;
+			break;
 		default:
 			return fail(err, errlen, "plan", EINVAL, "unknown or incomplete option");
 		}
@@ -142,14 +158,28 @@ static int parse(struct instance_plan *p, int argc, char **argv, char *err, size
 	return 0;
 }
 
-static int mount_private_proc(void)
+/*
+ * The instance's own procfs: only its pid namespace's processes (itself and what it
+ * starts), with the same paths masked or read-only as a cold sandbox's /proc. Linux
+ * allows it because the template's sandbox has a fully visible (pid-only) procfs at
+ * HEARTH_VISIBLE_PROC, which is then hidden. 1: mounted; 0: refused (kernel without
+ * that allowance: the sandbox's /proc stays); -1: failed after mounting (fatal).
+ */
+static int private_proc(const struct instance_plan *p)
 {
-	const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	size_t i;
 
-	/* subset=pid: the pid directories and self only, none of the kernel's files the sandbox masks. */
-	if (mount("proc", "/proc", "proc", flags, "subset=pid") == 0)
-		return 0;
-	return -1;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return errno == EPERM ? 0 : -1;
+	for (i = 0; i < p->n_masked; i++)
+		if (hearth_mask_path(p->masked[i], 0) < 0)
+			return -1;
+	for (i = 0; i < p->n_readonly; i++)
+		if (hearth_mask_path(p->readonly[i], 1) < 0)
+			return -1;
+	if (mount("tmpfs", "/.hearth", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=1,mode=0555") < 0 && errno != ENOENT)
+		return -1;
+	return 1;
 }
 
 /*
@@ -228,12 +258,12 @@ int hearth_instance_enter(int argc, char **argv, char *err, size_t errlen)
 	ISTEP("dumpable", prctl(PR_SET_DUMPABLE, 1, 0, 0, 0));
 	ISTEP("mount-tmp", private_tmp(tmp_options));
 	/*
-	 * Kernels that refuse a procfs here (it must not reveal more than the masked
-	 * one: "mount too revealing") leave the sandbox's /proc: the instance then sees
-	 * its template's and siblings' pids but cannot signal them (they are outside its
-	 * pid namespace), and non-dumpable (below) hides their /proc files from it.
+	 * Where the kernel refuses a procfs here ("mount too revealing"), the sandbox's
+	 * /proc stays: the instance then sees its template's and siblings' pids but cannot
+	 * signal them (they are outside its pid namespace), and non-dumpable (below) hides
+	 * their /proc files from it.
 	 */
-	(void)mount_private_proc();
+	ISTEP("mount-proc", private_proc(&plan));
 	for (cap = 0; cap < 64; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)

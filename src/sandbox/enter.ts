@@ -151,6 +151,9 @@ export function templateSeccompRules(entries: SeccompProfileEntry[] = loadSeccom
 /** What an instance forked from a sandboxed template enters with (native/instance.c). */
 export function instanceSandboxArgs(options: { tmpSizeBytes?: number } = {}): string[] {
   const args = ['--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--tmp-size', String(options.tmpSizeBytes ?? 64 << 20)];
+  // The instance's own /proc is masked like a cold sandbox's.
+  for (const p of MASKED_PATHS) args.push('--mask', p);
+  for (const p of READONLY_PATHS) args.push('--read-only', p);
   for (const rule of seccompRules()) args.push('--seccomp', rule);
   return args;
 }

@@ -63,12 +63,14 @@ def handler(event, context):
     return {"sum": sum(table), "counter": counter, "uid": os.getuid(), "gid": os.getgid(), "caps": caps(),
             "nspid": nspid(), "initNspid": INIT_NSPID, "tmp": sorted(os.listdir("/tmp")),
             "fromInit": open("/tmp/from-init").read(), "random": random.random(), "uuid": str(uuid.uuid4()),
-            "kills": kills, "env": os.environ.get("GREETING"), "cwd": os.getcwd(), "instance": instance}
+            "kills": kills, "env": os.environ.get("GREETING"), "cwd": os.getcwd(), "instance": instance,
+            "procs": sorted(p for p in os.listdir("/proc") if p.isdigit()), "timerList": len(open("/proc/timer_list").read()),
+            "sysWritable": os.access("/proc/sys/kernel/hostname", os.W_OK)}
 `,
 };
 
 const manifest = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name, runtime: 'python3.11', handler: 'app.handler', env: { GREETING: 'hi' }, ...extra });
-type Probe = { instance: string; sum: number; counter: number; uid: number; gid: number; caps: Record<string, string>; nspid: string[]; initNspid: string[]; tmp: string[]; fromInit: string; random: number; uuid: string; kills: Record<string, string>; env: string; cwd: string };
+type Probe = { procs: string[]; timerList: number; sysWritable: boolean; instance: string; sum: number; counter: number; uid: number; gid: number; caps: Record<string, string>; nspid: string[]; initNspid: string[]; tmp: string[]; fromInit: string; random: number; uuid: string; kills: Record<string, string>; env: string; cwd: string };
 
 test('sandboxed repurpose and fork give the same results as a sandboxed cold start', { skip: skip() }, async () => {
   await deployOk(h.url, writeFunction(manifest('sfork'), PROBE));
@@ -92,8 +94,13 @@ test('sandboxed repurpose and fork give the same results as a sandboxed cold sta
     assert.deepEqual(body.caps, viaCold.caps);
     assert.equal(body.caps.CapEff, '0000000000000000');
     assert.equal(body.caps.CapBnd, '0000000000000000');
-    // Its own pid namespace: pid 1 there; init ran in the template (another pid).
+    // Its own pid namespace and /proc: pid 1 there, no other process listed; init ran in the template (another pid).
     assert.equal(body.nspid.at(-1), '1');
+    assert.deepEqual(body.procs, ['1'], 'its own /proc lists only itself');
+    // Its /proc is masked like a cold sandbox's.
+    assert.equal(body.timerList, viaCold.timerList);
+    assert.equal(body.timerList, 0);
+    assert.equal(body.sysWritable, false);
     assert.notDeepEqual(body.nspid, body.initNspid);
   }
 });

@@ -362,13 +362,8 @@ test('an instance cannot find or signal another live instance, of its own functi
   const attackEnd = Date.now();
   t.diagnostic(`attack results: ${JSON.stringify(attacks.map((a) => ({ ...a, guessable: (a.guessable as number[]).length })))}`);
   for (const a of attacks) {
-    // Cold path: /proc shows only the attacker (pid 1). Fork path: /proc is the sandbox's, shared with its
-    // template and the function's other instances (Linux refuses a private procfs below the masked one;
-    // docs/security.md): it may list their pids, but they are outside its pid namespace (no guessable
-    // pid, every kill fails) and non-dumpable (their /proc files cannot be read).
-    const forked = (a.procs as number[]).length > 1;
-    if (!forked) assert.deepEqual(a.procs, [1], `the attacker sees only itself: ${JSON.stringify(a)}`);
-    else assert.ok((a.procs as number[]).length <= 8, `only its own sandbox's processes: ${JSON.stringify(a)}`);
+    // Cold and fork paths alike: its own pid namespace and its own /proc (pid 1 is the attacker).
+    assert.deepEqual(a.procs, [1], `the attacker sees only itself: ${JSON.stringify(a)}`);
     assert.deepEqual(a.guessable, [], 'no other pid exists in its pid namespace');
     for (const [pid, result] of Object.entries(a.hostPids as Record<string, string>)) assert.equal(result, 'ESRCH', `kill(${pid}) from inside`);
     for (const [pid, result] of Object.entries(a.pidfd as Record<string, string>)) assert.equal(result, 'ESRCH', `pidfd_open(${pid}) from inside`);
