@@ -245,7 +245,8 @@ export class TemplateStarters {
     while (list && list.length > 0) {
       const spare = await list.shift()!;
       if (spare) this.readySpares.delete(spare.instance);
-      this.refillSpares(template);
+      // Not now: the next spare's leaf cgroup and fork request would delay this call.
+      setImmediate(() => this.refillSpares(template));
       if (spare && !spare.instance.exited) return { instance: spare.instance, timings: { sandboxMs: 0, processMs: 0, initMs: 0 } };
     }
     return undefined;
