@@ -2,7 +2,7 @@
 // hostile functions run next to it on the same hearth:
 //   spin  — four threads spinning on the CPU until the 2 s timeout kills the instance;
 //   hog   — allocates until its 64 MB cgroup limit OOM-kills the instance;
-//   crash — segfaults on every call (a crash loop: a cold start each time).
+//   crash — segfaults on every call (a crash loop: a new instance each time, forked from its template).
 // Each noise function is called in a loop (one call in flight each), so the noise
 // also exercises hearth itself: cold starts, timeouts, OOM handling, shell purges.
 // Quiet and noisy blocks alternate (BLOCK calls each) so that the machine's own
@@ -119,8 +119,8 @@ async function main(): Promise<void> {
   const md = [
     '# Noisy neighbours: a victim\'s warm latency, quiet vs next to hostile functions',
     '',
-    `${RUNS} victim calls per phase (Python, trivial handler, warm), quiet and noisy blocks of ${BLOCK} alternating, ${GAP_MS} ms between calls. ${sandbox ? 'Sandboxed instances (shell pool + hearth-enter).' : 'Not sandboxed (not root).'} Machine: ${JSON.stringify(machine())}.`,
-    `Noise running: ${NOISE.join(', ')}. Noise functions, one call in flight each, in a loop: \`spin\` (4 threads on the CPU until its 2 s timeout), \`hog\` (allocates until its 64 MB limit OOM-kills it), \`crash\` (a segfault on every call: a cold start each time).`,
+    `${RUNS} victim calls per phase (Python, trivial handler, warm), quiet and noisy blocks of ${BLOCK} alternating, ${GAP_MS} ms between calls. ${sandbox ? 'Sandboxed, as hearth runs as root: new instances fork from sandboxed templates (each instance in its own pid/mount/net namespace and leaf cgroup).' : 'Not sandboxed (not root).'} Machine: ${JSON.stringify(machine())}.`,
+    `Noise running: ${NOISE.join(', ')}. Noise functions, one call in flight each, in a loop: \`spin\` (4 threads on the CPU until its 2 s timeout), \`hog\` (allocates until its 64 MB limit OOM-kills it), \`crash\` (a segfault on every call: a new instance each time, forked from its template).`,
     'E2E = the HTTP round trip seen by the client; server = hearth\'s `total` (request arrival to result). Times in ms.',
     '',
     markdownTable(
