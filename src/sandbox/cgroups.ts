@@ -207,8 +207,8 @@ async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean>
   }
 }
 
-/** All descendant directories of `dir` (deepest first), then `dir` itself. */
-function subtreeDeepestFirst(dir: string): string[] {
+/** All descendant directories of `dir` (deepest first), then `dir` itself; a vanished `dir` has none. */
+export function subtreeDeepestFirst(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     let entries: fs.Dirent[];

@@ -28,6 +28,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { HearthError } from '../errors.js';
+import { subtreeDeepestFirst } from './cgroups.js';
 
 export const OWNERS_DIR = '/run/hearth/owners';
 const NETNS_DIR = '/run/netns';
@@ -169,22 +170,6 @@ function validRecord(r: Partial<OwnerRecord>, file: string): r is OwnerRecord {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function subtreeDeepestFirst(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name));
-    out.push(d);
-  };
-  walk(dir);
-  return out;
-}
 
 function procsIn(dirs: string[]): number[] {
   const pids = new Set<number>();
