@@ -116,6 +116,49 @@ static char *get_string(napi_env env, napi_value v)
 	return s;
 }
 
+static void free_argv(char **args)
+{
+	char **a;
+
+	for (a = args + 1; *a != NULL; a++)
+		free(*a);
+	free(args);
+}
+
+/*
+ * A JavaScript array of strings as a NULL-terminated argv whose argv[0] is `name`
+ * (getopt skips it), for the C option parsers. NULL, with an error thrown, when it
+ * is not one. Free it with free_argv().
+ */
+static char **get_argv(napi_env env, napi_value array, const char *name, int *argc)
+{
+	char usage[96], **args;
+	uint32_t n, i;
+	bool is_array;
+
+	snprintf(usage, sizeof(usage), "%s(args): an array of strings", name);
+	if (napi_is_array(env, array, &is_array) != napi_ok || !is_array || napi_get_array_length(env, array, &n) != napi_ok || n > 4096) {
+		throw_arg(env, usage);
+		return NULL;
+	}
+	args = calloc((size_t)n + 2, sizeof(char *));
+	if (args == NULL) {
+		throw_errno(env, ENOMEM, name, NULL);
+		return NULL;
+	}
+	args[0] = (char *)name;
+	for (i = 0; i < n; i++) {
+		napi_value v;
+		if (napi_get_element(env, array, i, &v) != napi_ok || (args[i + 1] = get_string(env, v)) == NULL) {
+			free_argv(args);
+			throw_arg(env, usage);
+			return NULL;
+		}
+	}
+	*argc = (int)n + 1;
+	return args;
+}
+
 static napi_value undefined(napi_env env)
 {
 	napi_value u;
@@ -355,28 +398,14 @@ static napi_value js_fork_instance(napi_env env, napi_callback_info info)
 /* instanceEnter(args): native/instance.c, in a forked instance before any of its code runs. */
 static napi_value js_instance_enter(napi_env env, napi_callback_info info)
 {
-	char *args[HEARTH_MAX_SECCOMP * 2 + 16], err[512];
-	uint32_t n, i;
-	bool is_array;
-	int r;
+	char **args, err[512];
+	int argc, r;
 
 	ARGS(1);
-	if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
-	    n + 2 > sizeof(args) / sizeof(args[0]))
-		return throw_arg(env, "instanceEnter(args): an array of strings (instanceSandboxArgs)");
-	args[0] = "instanceEnter";
-	for (i = 0; i < n; i++) {
-		napi_value v;
-		if (napi_get_element(env, argv[0], i, &v) != napi_ok || (args[i + 1] = get_string(env, v)) == NULL) {
-			while (i > 0)
-				free(args[i--]);
-			return throw_arg(env, "instanceEnter(args): args must be strings");
-		}
-	}
-	args[n + 1] = NULL;
-	r = hearth_instance_enter((int)n + 1, args, err, sizeof(err));
-	for (i = 1; i <= n; i++)
-		free(args[i]);
+	if ((args = get_argv(env, argv[0], "instanceEnter", &argc)) == NULL)
+		return NULL;
+	r = hearth_instance_enter(argc, args, err, sizeof(err));
+	free_argv(args);
 	if (r < 0)
 		return throw_arg(env, err);
 	return undefined(env);
@@ -913,31 +942,19 @@ static napi_value js_enter_sandbox(napi_env env, napi_callback_info info)
 	struct hearth_plan *plan;
 	uv_loop_t *loop;
 	char **args, err[512];
-	uint32_t n, i;
-	bool is_array;
+	int argc;
 
 	ARGS(1);
-	if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &n) != napi_ok ||
-	    n > 4096)
-		return throw_arg(env, "enterSandbox(args): an array of strings (planToArgs)");
 	if (napi_get_uv_event_loop(env, &loop) != napi_ok)
 		return NULL;
-	args = calloc((size_t)n + 2, sizeof(char *));
+	if ((args = get_argv(env, argv[0], "enterSandbox", &argc)) == NULL)
+		return NULL;
 	plan = malloc(sizeof(*plan));
-	if (args == NULL || plan == NULL) {
-		free(args);
-		free(plan);
+	if (plan == NULL) {
+		free_argv(args);
 		return throw_errno(env, ENOMEM, "enterSandbox", NULL);
 	}
-	args[0] = "enterSandbox";
-	for (i = 0; i < n; i++) {
-		napi_value v;
-		if (napi_get_element(env, argv[0], i, &v) != napi_ok || (args[i + 1] = get_string(env, v)) == NULL) {
-			throw_arg(env, "enterSandbox(args): args must be strings");
-			goto out;
-		}
-	}
-	if (hearth_plan_parse(plan, (int)n + 1, args, err, sizeof(err)) < 0) {
+	if (hearth_plan_parse(plan, argc, args, err, sizeof(err)) < 0) {
 		throw_arg(env, err);
 		goto out;
 	}
@@ -950,9 +967,7 @@ static napi_value js_enter_sandbox(napi_env env, napi_callback_info info)
 	hearth_enter_sandbox(plan, &hooks);
 	/* In the sandboxed child. The plan's strings are no longer referenced. */
 out:
-	for (i = 1; i <= n; i++)
-		free(args[i]);
-	free(args);
+	free_argv(args);
 	free(plan);
 	return undefined(env);
 }
