@@ -109,8 +109,13 @@ export interface SeccompProfileEntry {
   reason: string;
 }
 
+let defaultProfile: SeccompProfileEntry[] | undefined;
+
+/** The profile's deny rules; hearth's own (the default) is read once, not on every start. */
 export function loadSeccompProfile(file = SECCOMP_PROFILE_PATH): SeccompProfileEntry[] {
+  if (file === SECCOMP_PROFILE_PATH && defaultProfile) return defaultProfile;
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as { denied: SeccompProfileEntry[] };
+  if (file === SECCOMP_PROFILE_PATH) defaultProfile = profile.denied;
   return profile.denied;
 }
 
