@@ -108,7 +108,7 @@ static int parse(struct instance_plan *p, int argc, char **argv, char *err, size
 
 	memset(p, 0, sizeof(*p));
 	p->uid = p->gid = (unsigned long)-1;
-	optind = 1;
+	optind = 0; /* full re-initialisation: a forked template already parsed its plan with getopt */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
