@@ -37,6 +37,12 @@ export const ConfigSchema = z
     memorySampleMs: z.number().int().min(0),
     /** Swap for paged-out templates: 'path,sizeMB' creates a swap file (removed at shutdown); unset = use active swap if any. */
     swapFile: z.string().optional(),
+    /** Page idle templates out to images under memory pressure and restore them on their next call (needs swap; without it templates are dropped). */
+    imageTier: z.boolean(),
+    /** Templates unused this long are paged out to images even without pressure (0: only under pressure). */
+    templateIdleMs: z.number().int().min(0),
+    /** Disk the images may hold (their swap plus records), in MB; 0 = up to 90% of the swap hearth uses. */
+    imageDiskBudgetMB: z.number().int().min(0),
     /** How long an idle instance is kept warm. */
     keepAliveMs: z.number().int().min(0),
     /** Invocations waiting per function before 429. */
@@ -143,6 +149,9 @@ export function defaultConfig(): HearthConfig {
     memoryAccounting: (process.env.HEARTH_MEMORY_ACCOUNTING ?? 'reserved') as 'reserved' | 'measured',
     memorySampleMs: envInt('HEARTH_MEMORY_SAMPLE_MS') ?? 5000,
     ...(process.env.HEARTH_SWAP_FILE ? { swapFile: process.env.HEARTH_SWAP_FILE } : {}),
+    imageTier: process.env.HEARTH_IMAGE_TIER !== '0',
+    templateIdleMs: envInt('HEARTH_TEMPLATE_IDLE_MS') ?? 10 * 60 * 1000,
+    imageDiskBudgetMB: envInt('HEARTH_IMAGE_DISK_BUDGET_MB') ?? 0,
     keepAliveMs: envInt('HEARTH_KEEP_ALIVE_MS') ?? 10 * 60 * 1000,
     queueLength: envInt('HEARTH_QUEUE_LENGTH') ?? 100,
     maxUploadBytes: 50 * 1024 * 1024,

@@ -8,6 +8,7 @@ import type { HearthConfig } from './config.js';
 import { HearthError } from './errors.js';
 import { ColdStarter } from './instances/cold-start.js';
 import { TemplateStarters } from './instances/fork-start.js';
+import type { TierInfo } from './instances/template-tier.js';
 import { SandboxedColdStarter } from './instances/sandboxed-cold-start.js';
 import { assertHost } from './sandbox/host-check.js';
 import { NetnsPool } from './sandbox/netns-pool.js';
@@ -17,6 +18,7 @@ import { FunctionLogs } from './instances/function-logs.js';
 import type { StartPath } from './instances/instance.js';
 import type { InstanceStarter } from './instances/starter.js';
 import { Metrics } from './metrics.js';
+import { ImageStore } from './memory/image-store.js';
 import { MemoryMonitor, type NodeMemoryReport } from './memory/monitor.js';
 import { SwapArea, setUpSwap } from './memory/swap.js';
 import { CgroupManager, detectCgroupHost } from './sandbox/cgroups.js';
@@ -91,6 +93,21 @@ export class Hearth {
           cgroups: () => this.cgroups,
           ...(config.sandbox ? { shells: () => this.shells } : {}),
           spares: config.forkSpares,
+          ...(config.imageTier
+            ? {
+                tier: {
+                  store: new ImageStore(path.join(config.dataDir, 'images')),
+                  swapAvailable: () => this.swap !== undefined,
+                  // Default: 90% of the swap hearth uses (the rest is headroom for instances' own swap-out).
+                  diskBudgetMB: () => config.imageDiskBudgetMB || Math.floor(((this.swap?.sizeKB ?? 0) * 0.9) / 1024),
+                  idleMs: config.templateIdleMs,
+                  metrics: this.metrics,
+                  liveInstances: (name: string) => this.scheduler.liveInstances(name),
+                  templatePssKB: (pid: number) => this.memory.templatePssKB(pid),
+                },
+                fallback: () => starters.get('cold'),
+              }
+            : {}),
           // Python's zygote forks with os.fork() (sandboxed: libhearth_sandbox.so via ctypes); Node.js's with the
           // native addon (node --single-threaded zygotes).
           runtimes: ['python3.11', 'nodejs20'],
@@ -101,6 +118,7 @@ export class Hearth {
         });
         starters.set('fork', this.templates.fork);
         starters.set('repurpose', this.templates.repurpose);
+        if (this.templates.tier) starters.set('restore', this.templates.restore);
       }
     }
     if (!startersFor && config.sandbox) {
@@ -117,7 +135,7 @@ export class Hearth {
     this.memory = new MemoryMonitor({
       budgetMB: config.memoryBudgetMB,
       intervalMs: config.memorySampleMs,
-      onSample: () => this.scheduler.memoryChanged(),
+      onSample: () => this.afterMemorySample(),
       sources: {
         instances: () =>
           [...this.scheduler.accountedInstances(), ...(this.templates?.spareInstances() ?? [])].map((i) => ({ id: i.id, pid: i.proc.accountingPid ?? i.pid, function: i.fn.name, version: i.fn.version })),
@@ -132,6 +150,8 @@ export class Hearth {
       log,
       this.memory,
     );
+    const tier = this.templates?.tier;
+    if (tier) this.scheduler.setReclaimer((needMB, forFunction) => tier.relieve(needMB, 'memory', () => this.reclaimed(), forFunction));
     this.metrics.memoryBudgetBytes.set(config.memoryBudgetMB * 1024 * 1024);
     this.memory.start();
     this.registry.onChange((event) => {
@@ -140,6 +160,40 @@ export class Hearth {
         this.templates?.retire(event.name, event.version.version);
       }
     });
+  }
+
+  /**
+   * After each periodic memory sample: queued calls may fit now; above the high watermark (90% of
+   * the budget) templates are paged out to images down to 80%, before a call has to wait for it;
+   * idle templates are demoted and images kept within their disk budget.
+   */
+  private afterMemorySample(): void {
+    this.scheduler.memoryChanged();
+    const tier = this.templates?.tier;
+    if (!tier) return;
+    const usedMB = this.scheduler.memoryUsedMB();
+    const budgetMB = this.config.memoryBudgetMB;
+    if (usedMB > 0.9 * budgetMB) tier.relieve(usedMB - 0.8 * budgetMB, 'pressure', () => this.reclaimed());
+    tier.maintain(() => this.reclaimed());
+  }
+
+  /** Templates were demoted: measure now, so that queued calls see the freed memory. */
+  private reclaimed(): void {
+    void this.memory
+      .refreshAsync()
+      .then(() => this.scheduler.memoryChanged())
+      .catch(() => undefined);
+  }
+
+  /**
+   * Which tier `name` is in: 'instances' (live instances), 'template' (a resident template to fork
+   * from), 'image' (its template paged out), 'none' (its next call starts by repurpose or cold).
+   */
+  tierOf(name: string): { tier: 'instances' | 'template' | 'image' | 'none'; template?: TierInfo } {
+    const template = this.templates?.templateOf(name);
+    const info = template ? this.templates?.tier?.describe(template) : undefined;
+    const templateTier = template ? (info && info.state !== 'resident' ? 'image' : 'template') : 'none';
+    return { tier: this.scheduler.liveInstances(name) > 0 ? 'instances' : templateTier, ...(info ? { template: info } : {}) };
   }
 
   /** Samples memory now; the report also carries what the scheduler charges against the budget. */

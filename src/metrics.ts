@@ -71,6 +71,36 @@ export class Metrics {
   });
   readonly memorySampleSeconds = new client.Gauge({ name: 'hearth_memory_sample_seconds', help: 'Time the last memory sample (smaps_rollup of every accounted pid) took.', registers: [this.registry] });
 
+  readonly templateDemotions = new client.Counter({
+    name: 'hearth_template_demotions_total',
+    help: 'Templates paged out to the image tier, by reason (memory: the budget needed room; pressure: usage crossed the high watermark; idle: unused for HEARTH_TEMPLATE_IDLE_MS).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly templateEvictions = new client.Counter({
+    name: 'hearth_template_evictions_total',
+    help: 'Templates and images dropped for good, by the tier they were in (template, image) and reason (memory: no swap to page out to; disk: the image disk budget; corrupt/stale: an image record failed its check; retired: redeploy or deletion).',
+    labelNames: ['tier', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly imageRestores = new client.Counter({
+    name: 'hearth_image_restores_total',
+    help: 'Restores from the image tier, by outcome (ok; corrupt, stale or missing: the record failed its check and the call started cold).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly functionTier = new client.Gauge({
+    name: 'hearth_function_tier',
+    help: 'The tier a function is in: 1 for its current tier (instances, template, image, none), 0 otherwise (sampled at scrape time).',
+    labelNames: ['function', 'tier'] as const,
+    registers: [this.registry],
+  });
+  readonly imageDiskBytes = new client.Gauge({
+    name: 'hearth_image_disk_bytes',
+    help: 'Disk held by the image tier: swap used by paged-out templates plus their image records (sampled at scrape time).',
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'hearth_agent_' });
   }

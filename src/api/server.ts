@@ -76,5 +76,11 @@ function updateMemoryMetrics(hearth: Hearth): void {
   for (const kind of ['instances', 'templates', 'zygotes', 'agent'] as const) m.nodePssBytes.set({ kind }, report.totals[kind].pssKB * 1024);
   for (const z of report.zygotes) m.zygotePssBytes.set({ runtime: z.runtime }, z.pssKB * 1024);
   m.memoryUsedBytes.set(Math.round((report.usedMB ?? 0) * 1024 * 1024));
+  m.functionTier.reset();
+  for (const f of hearth.registry.list()) {
+    const { tier } = hearth.tierOf(f.name);
+    for (const t of ['instances', 'template', 'image', 'none'] as const) m.functionTier.set({ function: f.name, tier: t }, t === tier ? 1 : 0);
+  }
+  m.imageDiskBytes.set(hearth.templates?.tier?.diskBytes() ?? 0);
   m.memorySampleSeconds.set(report.sampleMs / 1000);
 }

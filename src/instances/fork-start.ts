@@ -19,6 +19,7 @@ import type { FunctionLogs } from './function-logs.js';
 import { InitError, Instance, type InstanceProcess } from './instance.js';
 import { captureOutput } from './output-capture.js';
 import type { InstanceStarter, StartedInstance } from './starter.js';
+import { TemplateTier, type TemplateTierOptions } from './template-tier.js';
 import type { LambdaError } from './protocol.js';
 
 export interface TemplateStartersOptions {
@@ -44,6 +45,16 @@ export interface TemplateStartersOptions {
    */
   spares?: number;
   zygoteEnv?: Partial<Record<Runtime, Record<string, string>>>;
+  /**
+   * The image tier (src/instances/template-tier.ts): templates are paged out under memory
+   * pressure or when idle, and restored on their next call. Without it templates stay resident.
+   */
+  tier?: Omit<TemplateTierOptions, 'host' | 'log'> & {
+    liveInstances(name: string): number;
+    templatePssKB(pid: number): number | undefined;
+  };
+  /** Where a restore goes when its image fails its check (the cold starter). */
+  fallback?: () => InstanceStarter | undefined;
 }
 
 const key = (fn: FunctionVersion): string => `${fn.name}@${fn.version}`;
@@ -60,21 +71,71 @@ export class TemplateStarters {
   private readonly creating = new Map<string, Promise<Template>>();
   readonly fork: InstanceStarter;
   readonly repurpose: InstanceStarter;
+  readonly restore: InstanceStarter;
+  readonly tier: TemplateTier | undefined;
 
   constructor(private readonly options: TemplateStartersOptions) {
     for (const runtime of options.runtimes) {
       this.zygotes.set(runtime, new Zygote({ runtime, nodeBinary: options.nodeBinary, pythonBinary: options.pythonBinary, runtimeDir: options.runtimeDir, native: options.native, env: options.zygoteEnv?.[runtime] ?? {}, log: options.log }));
     }
+    const tier = options.tier;
+    this.tier = tier
+      ? new TemplateTier({
+          ...tier,
+          log: options.log,
+          host: {
+            templates: () => this.residentTemplates(),
+            dropSpares: (template) => this.dropSpares(template),
+            evict: (template) => this.evict(template),
+            liveInstances: tier.liveInstances,
+            templatePssKB: tier.templatePssKB,
+            runtimeBinary: (fn) => (fn.manifest.runtime === 'nodejs20' ? options.nodeBinary : options.pythonBinary),
+          },
+        })
+      : undefined;
+    const templateIn = (fn: FunctionVersion, state: 'resident' | 'image'): Template | undefined => {
+      const template = this.templates.get(key(fn));
+      if (!template?.alive || !this.forkable(fn)) return undefined;
+      const s = this.tier?.state(template) ?? 'resident';
+      return (state === 'resident') === (s === 'resident') ? template : undefined;
+    };
     this.fork = {
       path: 'fork',
-      canStart: (fn) => (this.templates.get(key(fn))?.alive ?? false) && this.forkable(fn),
+      canStart: (fn) => templateIn(fn, 'resident') !== undefined,
       start: async (fn) => {
-        // The template may have died since canStart(): make a new one rather than fail the call.
+        // The template may have died (or been demoted) since canStart(): take the path that fits now.
         const template = this.templates.get(key(fn));
-        if (!template?.alive) return this.repurpose.start(fn);
+        if (!template?.alive) return { path: 'repurpose', ...(await this.repurpose.start(fn)) };
+        if (this.tier && this.tier.state(template) !== 'resident') return { path: 'restore', ...(await this.restore.start(fn)) };
+        this.tier?.used(template);
         const spare = await this.takeSpare(template);
         if (spare) return spare;
         const started = await this.forkInstance(template, 'fork', { processMs: 0, initMs: 0 });
+        this.refillSpares(template);
+        return started;
+      },
+    };
+    this.restore = {
+      path: 'restore',
+      canStart: (fn) => templateIn(fn, 'image') !== undefined,
+      start: async (fn) => {
+        const template = this.templates.get(key(fn));
+        if (!template?.alive || !this.tier) return { path: 'repurpose', ...(await this.repurpose.start(fn)) };
+        const t0 = performance.now();
+        try {
+          await this.tier.restore(template);
+        } catch (error) {
+          const cold = this.options.fallback?.();
+          if (!cold) throw error;
+          return { ...(await cold.start(fn)), path: cold.path };
+        }
+        this.tier.used(template);
+        const restoreMs = performance.now() - t0;
+        const started = await this.forkInstance(template, 'restore', { processMs: restoreMs, initMs: 0 });
+        if (this.tier.wantsWorkingSet(template)) {
+          const pid = started.instance.proc.accountingPid ?? started.instance.pid;
+          started.instance.once('finished', () => this.tier?.recordWorkingSet(template, pid));
+        }
         this.refillSpares(template);
         return started;
       },
@@ -145,6 +206,7 @@ export class TemplateStarters {
   }
 
   private async createTemplate(fn: FunctionVersion): Promise<Template> {
+    const t0 = performance.now();
     const zygote = this.zygotes.get(fn.manifest.runtime)!;
     const sandbox = await this.sandboxFor(fn);
     let template: Template;
@@ -177,12 +239,13 @@ export class TemplateStarters {
     }
     this.templates.get(key(fn))?.destroy();
     this.templates.set(key(fn), template);
-    template.onClose(() => this.dropSpares(template));
+    template.onClose(() => void this.dropSpares(template));
+    this.tier?.created(template, performance.now() - t0);
     this.options.log.debug({ function: fn.name, version: fn.version, pid: template.pid, initMs: template.initMs }, 'template ready');
     return template;
   }
 
-  private async forkInstance(template: Template, path: 'fork' | 'repurpose', spent: { processMs: number; initMs: number }): Promise<StartedInstance> {
+  private async forkInstance(template: Template, path: 'fork' | 'repurpose' | 'restore', spent: { processMs: number; initMs: number }): Promise<StartedInstance> {
     const t0 = performance.now();
     const leaf = this.leafFor(template);
     const tLeaf = performance.now();
@@ -252,10 +315,28 @@ export class TemplateStarters {
     return undefined;
   }
 
-  /** The template is gone: its spares die with it (pid namespace, parent-death signal); make sure. */
-  private dropSpares(template: Template): void {
-    for (const spare of this.spares.get(template) ?? []) void spare.then((s) => s?.instance.kill());
+  /**
+   * Kills the template's spares (when the template is gone they die with it: pid namespace,
+   * parent-death signal; make sure) and resolves once they have exited.
+   */
+  private async dropSpares(template: Template): Promise<void> {
+    const list = this.spares.get(template) ?? [];
     this.spares.delete(template);
+    await Promise.all(
+      list.map(async (spare) => {
+        const s = await spare;
+        if (!s) return;
+        this.readySpares.delete(s.instance);
+        s.instance.kill();
+        await s.instance.gone;
+      }),
+    );
+  }
+
+  /** Drops a template for good (the image tier's eviction). */
+  private evict(template: Template): void {
+    template.destroy();
+    if (this.templates.get(key(template.fn)) === template) this.templates.delete(key(template.fn));
   }
 
   /** Spare instances (forked ahead of demand, not yet serving), for memory accounting. */
@@ -281,7 +362,14 @@ export class TemplateStarters {
     }
   }
 
-  /** Resident templates (for `hearth ls`, metrics and the memory budget). */
+  /** The live template of `name` (its latest version's), if any. */
+  templateOf(name: string): Template | undefined {
+    let found: Template | undefined;
+    for (const t of this.templates.values()) if (t.alive && t.fn.name === name && (!found || t.fn.version > found.fn.version)) found = t;
+    return found;
+  }
+
+  /** Live templates, resident or paged out (for `hearth ls`, metrics and the memory budget). */
   residentTemplates(): Template[] {
     return [...this.templates.values()].filter((t) => t.alive);
   }

@@ -213,6 +213,8 @@ export class Instance extends EventEmitter {
     if (p.streamsEnded < 2) setTimeout(() => p.resolveLogs(p.logLines.join('\n')), 200).unref();
     this.pending = undefined;
     p.resolve(outcome as InvokeOutcome);
+    // After the caller has its outcome: listeners (e.g. the image tier recording a working set) never delay a reply.
+    this.emit('finished', outcome.ok);
   }
 
   private onTimeout(): void {

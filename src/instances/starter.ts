@@ -16,6 +16,8 @@ export interface StartTimings {
 export interface StartedInstance {
   instance: Instance;
   timings: StartTimings;
+  /** The path that really started it, when a starter fell back to another (e.g. a restore whose image failed its check starts cold). */
+  path?: Exclude<StartPath, 'warm'>;
 }
 
 export interface InstanceStarter {

@@ -79,6 +79,7 @@ export class MemoryMonitor implements MemorySource {
   private timer: NodeJS.Timeout | undefined;
   private byInstance = new Map<string, number>();
   private shared = 0;
+  private byTemplatePid = new Map<number, number>();
   private last: NodeMemoryReport | undefined;
 
   constructor(private readonly options: MemoryMonitorOptions) {}
@@ -108,6 +109,11 @@ export class MemoryMonitor implements MemorySource {
 
   sharedPssKB(): number {
     return this.shared;
+  }
+
+  /** The last measured PSS of a template process in KB. */
+  templatePssKB(pid: number): number | undefined {
+    return this.byTemplatePid.get(pid);
   }
 
   private processes(): { instances: AccountedInstance[]; templates: AccountedTemplate[]; zygotes: AccountedZygote[]; pids: number[] } {
@@ -147,8 +153,10 @@ export class MemoryMonitor implements MemorySource {
       addSample(totals.instances, s);
       addSample(fnOf(i.function).instances, s);
     }
+    const byTemplatePid = new Map<number, number>();
     for (const t of templates) {
       const s = samples.get(t.pid);
+      if (s) byTemplatePid.set(t.pid, s.pssKB);
       addSample(totals.templates, s);
       addSample(fnOf(t.function).templates, s);
     }
@@ -157,6 +165,7 @@ export class MemoryMonitor implements MemorySource {
     for (const f of Object.values(functions)) f.pssKB = f.instances.pssKB + f.templates.pssKB;
 
     this.byInstance = byInstance;
+    this.byTemplatePid = byTemplatePid;
     this.shared = totals.templates.pssKB + totals.zygotes.pssKB;
     this.last = {
       sampledAt: new Date().toISOString(),

@@ -1,7 +1,7 @@
 // The paged-out image tier's bookkeeping: which templates are paged out, their
 // recorded working sets, and which image a template is (so that a redeploy or a
 // runtime upgrade invalidates it). Mechanism only: the policy — when to demote
-// an idle template, when to drop one — is the scheduler's (not wired yet).
+// an idle template, when to drop one — is src/instances/template-tier.ts.
 //
 //   demote(key, pid)        MADV_PAGEOUT the template: it stays, its memory goes to swap / is dropped
 //   promote(key)            before forking from it: prefetch the recorded working set (MADV_WILLNEED)
@@ -89,8 +89,12 @@ export class ImageTier {
 
   /** Pages the template out (it keeps running; its memory goes to swap or is dropped). */
   demote(key: string, name: string, pid: number): TierEntry & { result: PageOutResult } {
+    return this.demoted(key, name, pid, this.ops.pageOut(pid));
+  }
+
+  /** Records that the template was paged out (by demote(), or by the caller off the event loop). */
+  demoted(key: string, name: string, pid: number, result: PageOutResult): TierEntry & { result: PageOutResult } {
     const e = this.entry(key, name, pid);
-    const result = this.ops.pageOut(pid);
     e.state = 'paged-out';
     e.demotedAt = Date.now();
     e.demotions += 1;
@@ -123,6 +127,17 @@ export class ImageTier {
     if (!e) return undefined;
     e.workingSet = this.ops.residentPages(instancePid);
     return e.workingSet;
+  }
+
+  /** Uses `ws` (e.g. read back from the image's record) as the working set to prefetch at the next promote. */
+  adoptWorkingSet(key: string, ws: WorkingSet): void {
+    const e = this.entries.get(key);
+    if (e) e.workingSet = ws;
+  }
+
+  /** Forgets one image (its template is gone). */
+  drop(key: string): void {
+    this.entries.delete(key);
   }
 
   /** True when the template was promoted without a working set (record one from its next instance). */

@@ -75,6 +75,8 @@ class FunctionPool {
   starting = 0;
   readonly queue: Waiter[] = [];
   latestVersion = 0;
+  /** Invocations by start path (hit rates per path). */
+  readonly paths: Partial<Record<StartPath, number>> = {};
 
   get active(): number {
     return this.busy.size + this.starting;
@@ -93,6 +95,12 @@ export class Scheduler {
   /** Manifest memory of instances being started (not measurable yet). */
   private startingMB = 0;
   private closing = false;
+  /**
+   * Frees memory beyond idle instances (the image tier demotes templates): asked for about
+   * `needMB` (never from `forFunction`, which needs the room), it returns the MB it expects to free;
+   * the queued calls are pumped once memory changes.
+   */
+  private reclaimer: ((needMB: number, forFunction: string) => number) | undefined;
 
   constructor(
     private readonly starters: ReadonlyMap<Exclude<StartPath, 'warm'>, InstanceStarter>,
@@ -118,6 +126,16 @@ export class Scheduler {
       kb += pss === undefined ? reservedKB : measuredOnly ? pss : Math.max(pss, reservedKB);
     }
     return this.startingMB + kb / 1024;
+  }
+
+  setReclaimer(reclaimer: (needMB: number, forFunction: string) => number): void {
+    this.reclaimer = reclaimer;
+  }
+
+  /** Live instances of `name`: idle, busy and starting. */
+  liveInstances(name: string): number {
+    const pool = this.pools.get(name);
+    return pool ? pool.idle.length + pool.busy.size + pool.starting : 0;
   }
 
   /** Instances that hold a slot (idle and busy), for memory accounting. */
@@ -202,6 +220,8 @@ export class Scheduler {
 
   private observe(fn: FunctionVersion, startPath: StartPath, t: PhaseTimings, outcome: InvokeOutcome): void {
     const runtime = fn.manifest.runtime;
+    const paths = this.pool(fn.name).paths;
+    paths[startPath] = (paths[startPath] ?? 0) + 1;
     for (const [phase, field] of PHASES) {
       if (phase === 'start') this.metrics.startSeconds.observe({ start_path: startPath, runtime }, t.startMs / 1000);
       else this.metrics.phaseSeconds.observe({ phase, start_path: startPath, runtime }, t[field] / 1000);
@@ -264,15 +284,18 @@ export class Scheduler {
       const used = this.memoryUsedMB();
       if (used + fn.manifest.memoryMB <= this.limits.memoryBudgetMB) return true;
       // Templates and zygotes alone can fill the budget, and evicting instances cannot help then: one
-      // instance may still start, or calls would wait forever (evicting templates is the tier's job).
+      // instance may still start, or calls would wait forever (the reclaimer demotes templates meanwhile).
       return this.holdingSlot.size === 0 && this.startingMB === 0 && fn.manifest.memoryMB <= this.limits.memoryBudgetMB;
     };
-    if (fits()) return true;
+    const overMB = (): number => this.memoryUsedMB() + fn.manifest.memoryMB - this.limits.memoryBudgetMB;
+    if (overMB() <= 0 && fits()) return true;
+    // Idle instances first (least recently used), then templates (the reclaimer pages them out to images).
     const idle = [...this.pools.values()].flatMap((p) => p.idle).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const victim of idle) {
-      if (fits()) break;
+      if (overMB() <= 0 && fits()) break;
       this.evict(victim, this.instanceCount >= this.limits.maxInstances ? 'capacity' : 'memory');
     }
+    if (overMB() > 0 && this.reclaimer) this.reclaimer(overMB(), fn.name);
     return fits();
   }
 
@@ -308,7 +331,7 @@ export class Scheduler {
     }
     pool.busy.add(instance);
     this.updateGauges();
-    return { instance, startPath: starter.path, start: timings };
+    return { instance, startPath: started.path ?? starter.path, start: timings };
   }
 
   /** An invocation finished: hand the instance to the next waiter, keep it warm, or retire it. */
@@ -418,7 +441,7 @@ export class Scheduler {
   }
 
   /** Instances and queue per function, with memory (PSS/USS) read from /proc. */
-  stats(name?: string): Array<{ function: string; idle: number; busy: number; starting: number; queued: number; instances: Array<{ id: string; pid: number; version: number; state: string; startPath: string; invocations: number; pssKB?: number; ussKB?: number }> }> {
+  stats(name?: string): Array<{ function: string; idle: number; busy: number; starting: number; queued: number; startPaths: Partial<Record<StartPath, number>>; instances: Array<{ id: string; pid: number; version: number; state: string; startPath: string; invocations: number; pssKB?: number; ussKB?: number }> }> {
     const names = name ? [name] : [...this.pools.keys()];
     return names.map((n) => {
       const pool = this.pools.get(n) ?? new FunctionPool();
@@ -431,7 +454,7 @@ export class Scheduler {
         invocations: i.invocations,
         ...i.memory(),
       }));
-      return { function: n, idle: pool.idle.length, busy: pool.busy.size, starting: pool.starting, queued: pool.queue.length, instances };
+      return { function: n, idle: pool.idle.length, busy: pool.busy.size, starting: pool.starting, queued: pool.queue.length, startPaths: { ...pool.paths }, instances };
     });
   }
 

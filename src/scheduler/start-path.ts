@@ -6,7 +6,7 @@ import type { InstanceStarter } from '../instances/starter.js';
 import type { FunctionVersion } from '../registry/store.js';
 
 /** Fastest first (docs/architecture.md, "Start paths"). */
-export const START_PATH_ORDER: ReadonlyArray<Exclude<StartPath, 'warm'>> = ['fork', 'repurpose', 'restore', 'cold'];
+export const START_PATH_ORDER: ReadonlyArray<Exclude<StartPath, 'warm'>> = ['fork', 'restore', 'repurpose', 'cold'];
 
 export function chooseStarter(fn: FunctionVersion, starters: ReadonlyMap<Exclude<StartPath, 'warm'>, InstanceStarter>): InstanceStarter {
   for (const path of START_PATH_ORDER) {

@@ -43,7 +43,7 @@ test('deploy, invoke, ls, logs, rm', async () => {
 
   const ls = await hearth('ls');
   assert.match(ls.stdout, /NAME\s+VERSION\s+RUNTIME/);
-  assert.match(ls.stdout, /cli-fn\s+1\s+nodejs20\s+index\.handler\s+128MB\s+1\s+0\s+0\s+[\d.]+MB/);
+  assert.match(ls.stdout, /cli-fn\s+1\s+nodejs20\s+index\.handler\s+128MB\s+instances\s+1\s+0\s+0\s+[\d.]+MB/);
 
   const logs = await hearth('logs', 'cli-fn', '-n', '20');
   assert.match(logs.stdout, /stdout\tcli says cli/);

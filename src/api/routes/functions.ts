@@ -92,7 +92,16 @@ export function functionRoutes(app: FastifyInstance, hearth: Hearth): void {
     return {
       functions: hearth.registry.list().map((f) => {
         const s = stats.get(f.name);
-        return { ...describeVersion(f.latest), updatedAt: f.updatedAt, instances: { idle: s?.idle ?? 0, busy: s?.busy ?? 0, starting: s?.starting ?? 0, queued: s?.queued ?? 0 }, memory: functionMemory(report, f.name) };
+        const { tier, template } = hearth.tierOf(f.name);
+        return {
+          ...describeVersion(f.latest),
+          updatedAt: f.updatedAt,
+          instances: { idle: s?.idle ?? 0, busy: s?.busy ?? 0, starting: s?.starting ?? 0, queued: s?.queued ?? 0 },
+          memory: functionMemory(report, f.name),
+          tier,
+          diskBytes: template?.diskBytes ?? 0,
+          startPaths: s?.startPaths ?? {},
+        };
       }),
     };
   });
@@ -109,6 +118,9 @@ export function functionRoutes(app: FastifyInstance, hearth: Hearth): void {
       versions: hearth.registry.versions(name).map((v) => ({ version: v.version, codeSha256: v.codeSha256, createdAt: v.createdAt })),
       instances: stats,
       memory: { ...functionMemory(report, name), templates },
+      // Which tier the function is in, its template's tier state (paged out or not, disk, working set), calls per start path.
+      ...hearth.tierOf(name),
+      startPaths: stats?.startPaths ?? {},
     };
   });
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { clientFor, out } from '../context.js';
 
 interface ListBody {
-  functions: Array<{ name: string; version: number; runtime: string; memoryMB: number; handler: string; instances: { idle: number; busy: number; queued: number }; memory: { pssKB: number; ussKB: number; templatePssKB?: number; totalPssKB?: number } }>;
+  functions: Array<{ name: string; version: number; runtime: string; memoryMB: number; handler: string; instances: { idle: number; busy: number; queued: number }; memory: { pssKB: number; ussKB: number; templatePssKB?: number; totalPssKB?: number }; tier?: string; diskBytes?: number }>;
 }
 
 interface NodeBody {
@@ -27,8 +27,8 @@ export function registerLs(program: Command): void {
       const mb = (kb: number): string => `${(kb / 1024).toFixed(1)}MB`;
       out(
         formatTable([
-          ['NAME', 'VERSION', 'RUNTIME', 'HANDLER', 'MEMORY', 'IDLE', 'BUSY', 'QUEUED', 'PSS', 'USS', 'TEMPLATE-PSS'],
-          ...body.functions.map((f) => [f.name, String(f.version), f.runtime, f.handler, `${f.memoryMB}MB`, String(f.instances.idle), String(f.instances.busy), String(f.instances.queued), mb(f.memory.pssKB), mb(f.memory.ussKB), mb(f.memory.templatePssKB ?? 0)]),
+          ['NAME', 'VERSION', 'RUNTIME', 'HANDLER', 'MEMORY', 'TIER', 'IDLE', 'BUSY', 'QUEUED', 'PSS', 'USS', 'TEMPLATE-PSS', 'IMAGE-DISK'],
+          ...body.functions.map((f) => [f.name, String(f.version), f.runtime, f.handler, `${f.memoryMB}MB`, f.tier ?? '-', String(f.instances.idle), String(f.instances.busy), String(f.instances.queued), mb(f.memory.pssKB), mb(f.memory.ussKB), mb(f.memory.templatePssKB ?? 0), mb((f.diskBytes ?? 0) / 1024)]),
         ]),
       );
       // Node totals (older servers have no /v1/node: then the table is all there is).
