@@ -66,6 +66,12 @@ const program = new Command()
   .option('--scale <x>', 'multiply every workload length by x', positive, 1)
   .option('--no-sandbox', 'run every hearth-based system without sandboxes (default: sandboxes on when root, as hearth runs; HEARTH_SANDBOX=0 also turns them off)')
   .option('--python-preload <modules>', 'modules the Python zygote preloads in the hearth systems', process.env.HEARTH_PYTHON_PRELOAD ?? 'numpy')
+  .option('--copies <n>', 'deploy every function n times under different names (more functions than fit as templates)', (v) => {
+    if (!/^[1-9]\d*$/.test(v) || Number(v) > 20) throw new InvalidArgumentError('must be an integer from 1 to 20');
+    return Number(v);
+  }, 1)
+  .option('--budget-mb <MB>', "override W2's memory budget", positive)
+  .addOption(new Option('--accounting <mode>', 'how instances are charged against the budget in every system').choices(['reserved', 'measured']))
   .option('--call-timeout <s>', 'per-call timeout in seconds', positive, 90)
   .option('--quiet', 'no progress output')
   .option('--report-only <dir>', 'run nothing: re-render report.md and the plots from the results.json and calls file in <dir>');
@@ -85,6 +91,9 @@ const opts = program.opts<{
   sandbox: boolean;
   pythonPreload: string;
   callTimeout: number;
+  copies: number;
+  budgetMb?: number;
+  accounting?: 'reserved' | 'measured';
   quiet?: boolean;
   reportOnly?: string;
 }>();
@@ -122,6 +131,9 @@ const options: HarnessOptions = {
   sampleMs: preset.sampleMs,
   sandbox: opts.sandbox && process.env.HEARTH_SANDBOX !== '0' && process.getuid?.() === 0,
   pythonPreload: opts.pythonPreload.split(',').map((s) => s.trim()).filter(Boolean),
+  copies: opts.copies,
+  ...(opts.budgetMb ? { budgetMB: opts.budgetMb } : {}),
+  ...(opts.accounting ? { accounting: opts.accounting } : {}),
   log,
   signal: controller.signal,
 };

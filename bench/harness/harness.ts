@@ -41,6 +41,12 @@ export interface HarnessOptions {
   sampleMs: number;
   sandbox: boolean;
   pythonPreload: string[];
+  /** Deploy every function this many times under different names (name, name-2, ...): more functions than fit. */
+  copies?: number;
+  /** Overrides W2's memory budget (MB). */
+  budgetMB?: number;
+  /** How instances are charged against the budget in every system (hearth's HEARTH_MEMORY_ACCOUNTING); default: hearth's. */
+  accounting?: 'reserved' | 'measured';
   log: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -129,8 +135,13 @@ function sweepCrunContainers(dataDir: string, log: (line: string) => void): void
   }
 }
 
-async function deploy(url: string, zip: Buffer): Promise<void> {
-  const res = await fetch(`${url}/v1/functions`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: new Uint8Array(zip) });
+async function deploy(url: string, zip: Buffer, fn: BenchFunction): Promise<void> {
+  // A copy is the same package deployed under another name (the manifest in the JSON body wins).
+  const manifest = JSON.parse(fs.readFileSync(path.join(fn.dir, 'hearth.json'), 'utf8')) as Record<string, unknown>;
+  const res =
+    manifest.name === fn.name
+      ? await fetch(`${url}/v1/functions`, { method: 'POST', headers: { 'content-type': 'application/zip' }, body: new Uint8Array(zip) })
+      : await fetch(`${url}/v1/functions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ zipBase64: zip.toString('base64'), manifest: { ...manifest, name: fn.name } }) });
   if (res.status !== 201) throw new Error(`deploy failed: HTTP ${res.status}: ${(await res.text()).slice(0, 500)}`);
 }
 
@@ -218,6 +229,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessOutput> {
     else fns.push(fn);
   }
   if (fns.length === 0) throw new Error('no runnable functions');
+  for (const fn of [...fns]) for (let i = 2; i <= (o.copies ?? 1); i++) fns.push({ ...fn, name: `${fn.name}-${i}` });
   const zips = new Map<string, Buffer>();
   for (const fn of fns) zips.set(fn.name, await zipDirectory(fn.dir));
   const events = new Map<string, unknown>(fns.map((f) => [f.name, f.event]));
@@ -229,7 +241,11 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessOutput> {
   const files: string[] = [];
   for (const w of o.workloads) {
     if (w === 'W1') workloads.push(bursty(infos, scaleFor(w), o.seed));
-    else if (w === 'W2') workloads.push(diurnal(infos, scaleFor(w), o.seed));
+    else if (w === 'W2') {
+      const w2 = diurnal(infos, scaleFor(w), o.seed);
+      if (o.budgetMB) workloads.push({ ...w2, memoryBudgetMB: o.budgetMB, description: `${w2.description.replace(/, memory budget .*$/, '')}, memory budget ${o.budgetMB} MB (--budget-mb)${o.accounting ? `, instances charged by ${o.accounting} memory` : ''}` });
+      else workloads.push(w2);
+    }
     else {
       const trace = syntheticAzureTrace(120, o.seed);
       const traceFile = path.join(o.outDir, 'azure-trace.csv.gz');
@@ -258,7 +274,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessOutput> {
       for (const base of order) {
         if (unavailable(base)) continue;
         if (o.signal?.aborted) throw o.signal.reason as Error;
-        const spec: SystemSpec = { ...base, config: { ...base.config, ...(workload.memoryBudgetMB ? { memoryBudgetMB: workload.memoryBudgetMB } : {}) } };
+        const spec: SystemSpec = { ...base, config: { ...base.config, ...(workload.memoryBudgetMB ? { memoryBudgetMB: workload.memoryBudgetMB } : {}), ...(o.accounting ? { memoryAccounting: o.accounting } : {}) } };
         const dataDir = path.join(work, `${spec.name}-${workload.name}`);
         const label = `${workload.name} × ${spec.name}`;
         o.log(`${label}: starting server`);
@@ -266,7 +282,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessOutput> {
         const server = await startServer(spec, dataDir);
         let monitor: Monitor | undefined;
         try {
-          for (const fn of fns) await deploy(server.url, zips.get(fn.name)!);
+          for (const fn of fns) await deploy(server.url, zips.get(fn.name)!, fn);
           // Warm-up (TrEnv warms up before measuring): one call per function, all at once.
           const warm = await Promise.all(fns.map((fn) => invokeOnce(server.url, fn.name, fn.event, o.callTimeoutMs, o.signal)));
           const warmOk = warm.filter((r) => r.status === 'ok').length;

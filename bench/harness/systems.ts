@@ -13,7 +13,7 @@ export interface SystemSpec {
   kind: 'baseline' | 'hearth';
   description: string;
   /** Config overrides for the server (see src/config.ts). */
-  config: { forkPaths: boolean; keepAliveMs: number; sandbox: boolean; pythonPreload: string[]; memoryBudgetMB?: number; memorySampleMs: number; swapFile?: string; templateIdleMs?: number };
+  config: { forkPaths: boolean; keepAliveMs: number; sandbox: boolean; pythonPreload: string[]; memoryBudgetMB?: number; memorySampleMs: number; swapFile?: string; templateIdleMs?: number; memoryAccounting?: 'reserved' | 'measured' };
   /** Start new instances as crun containers instead of hearth's starters. */
   crun: boolean;
 }
