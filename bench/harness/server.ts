@@ -43,13 +43,23 @@ process.stdin.resume();
 
 try {
   const { system } = spec;
-  running = await startHearth(
-    { dataDir: spec.dataDir, host: '127.0.0.1', port: 0, maxInstances: 512, queueLength: 10_000, ...system.config },
-    silentLogger(),
-    system.crun
-      ? (logs) => new Map([['cold', new CrunStarter({ runtimeDir: path.join(REPO_ROOT, 'runtimes'), logs, workDir: path.join(spec.dataDir, 'bundles'), hideUnifiedCgroup: fs.existsSync('/sys/fs/cgroup/unified/cgroup.controllers') })]])
-      : undefined,
-  );
+  const start = (config: SystemSpec['config']): Promise<RunningHearth> =>
+    startHearth(
+      { dataDir: spec.dataDir, host: '127.0.0.1', port: 0, maxInstances: 512, queueLength: 10_000, ...config },
+      silentLogger(),
+      system.crun
+        ? (logs) => new Map([['cold', new CrunStarter({ runtimeDir: path.join(REPO_ROOT, 'runtimes'), logs, workDir: path.join(spec.dataDir, 'bundles'), hideUnifiedCgroup: fs.existsSync('/sys/fs/cgroup/unified/cgroup.controllers') })]])
+        : undefined,
+    );
+  try {
+    running = await start(system.config);
+  } catch (error) {
+    // A host whose filesystem refuses swap files: run without (templates are then dropped instead of paged out).
+    if (!system.config.swapFile || !/cannot set up swap file/.test((error as Error).message)) throw error;
+    process.stderr.write(`bench server: ${(error as Error).message}; running ${system.name} without a swap file\n`);
+    const { swapFile: _none, ...rest } = system.config;
+    running = await start(rest);
+  }
   process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
 } catch (error) {
   process.stderr.write(`bench server: ${(error as Error).stack ?? String(error)}\n`);

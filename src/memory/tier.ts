@@ -11,6 +11,7 @@
 //   invalidate(name, keep)  a redeploy: every image of `name` but `keep` is stale
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { pageOut, prefetch, residentPages, type PageOutResult, type WorkingSet } from './pageout.js';
 import type { MadviseResult } from '../sandbox/native.js';
 
@@ -29,16 +30,26 @@ export function imageKey(id: ImageIdentity): string {
   return `${id.name}@${id.version}#${digest}`;
 }
 
-const runtimeVersions = new Map<string, string>();
+const runtimeVersions = new Map<string, { stamp: string; version: string }>();
 
-/** The version a runtime binary reports (cached per binary): `node --version`, `python3 --version`. */
+/**
+ * The version a runtime binary reports: `node --version`, `python3 --version`. Cached per
+ * binary while the file (resolved through symlinks) keeps its inode, size and mtime: an
+ * upgraded runtime is asked again, so its images' keys change and they are stale.
+ */
 export function runtimeVersionOf(binary: string): string {
-  let v = runtimeVersions.get(binary);
-  if (v === undefined) {
-    v = execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
-    runtimeVersions.set(binary, v);
+  let stamp = '';
+  try {
+    const st = fs.statSync(fs.realpathSync(binary));
+    stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    // not stat-able: ask it every time (execFileSync reports what is wrong)
   }
-  return v;
+  const cached = runtimeVersions.get(binary);
+  if (cached && stamp !== '' && cached.stamp === stamp) return cached.version;
+  const version = execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
+  runtimeVersions.set(binary, { stamp, version: `${version} (${stamp})` });
+  return `${version} (${stamp})`;
 }
 
 export interface TierOps {

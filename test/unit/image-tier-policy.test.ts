@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { GreedyDual } from '../../src/memory/greedy-dual.js';
 import { ImageRecordError, ImageStore, processStartTicks, type ImageRecord } from '../../src/memory/image-store.js';
+import { imageKey, runtimeVersionOf } from '../../src/memory/tier.js';
 
 test('GreedyDual: the victim is the lowest frequency × cost per MB', () => {
   const gd = new GreedyDual();
@@ -93,6 +94,25 @@ test('ImageStore: a record reads back only when its checksum, key and process al
     store.remove('fn', 1);
     assert.equal(store.sizeBytes('fn', 1), 0);
     assert.deepEqual(fs.readdirSync(dir), [], 'no temp files left behind');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runtimeVersionOf: an upgraded runtime binary (replaced file) gives another version, so its images are stale', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-unit-runtime-'));
+  try {
+    const bin = path.join(dir, 'python3');
+    fs.writeFileSync(bin, '#!/bin/sh\necho "Python 3.11.2"\n', { mode: 0o755 });
+    const v1 = runtimeVersionOf(bin);
+    assert.match(v1, /^Python 3\.11\.2 /);
+    assert.equal(runtimeVersionOf(bin), v1, 'cached while the file is unchanged');
+    // An upgrade replaces the file (new inode), as dpkg does.
+    fs.writeFileSync(`${bin}.new`, '#!/bin/sh\necho "Python 3.11.9"\n', { mode: 0o755 });
+    fs.renameSync(`${bin}.new`, bin);
+    const v2 = runtimeVersionOf(bin);
+    assert.match(v2, /^Python 3\.11\.9 /);
+    assert.notEqual(imageKey({ name: 'f', version: 1, codeSha256: 'c', runtime: 'python3.11', runtimeVersion: v1 }), imageKey({ name: 'f', version: 1, codeSha256: 'c', runtime: 'python3.11', runtimeVersion: v2 }));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
