@@ -283,6 +283,8 @@ export class TemplateStarters {
 
   /** Forks spares up to the configured number (in the background; a failure only means no spare). */
   private refillSpares(template: Template): void {
+    // Not for a template being paged out or paged out: a spare would share (and so pin) its pages.
+    if (this.tier && this.tier.state(template) !== 'resident') return;
     const wanted = this.options.spares ?? 0;
     const list = this.spares.get(template) ?? [];
     this.spares.set(template, list);
