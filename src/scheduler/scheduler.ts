@@ -236,6 +236,10 @@ export class Scheduler {
     pool.latestVersion = Math.max(pool.latestVersion, fn.version);
     const warm = this.takeIdle(pool, fn.version);
     if (warm) return Promise.resolve({ instance: warm, startPath: 'warm', start: ZERO_START });
+    // An instance that could never fit would leave the call waiting for its whole timeout: say so now.
+    if (fn.manifest.memoryMB > this.limits.memoryBudgetMB) {
+      throw new HearthError('HEARTH_E_CAPACITY', `function '${fn.name}' needs ${fn.manifest.memoryMB} MB per instance, more than this node's whole memory budget (${this.limits.memoryBudgetMB} MB)`, { function: fn.name, memoryMB: fn.manifest.memoryMB, budgetMB: this.limits.memoryBudgetMB });
+    }
     if (pool.active < fn.manifest.concurrency && this.makeRoom(fn)) return this.startFor(fn, pool);
     if (pool.queue.length >= this.limits.queueLength) {
       throw new HearthError('HEARTH_E_TOO_MANY_REQUESTS', `function '${fn.name}' is at its concurrency limit (${fn.manifest.concurrency}) and its queue is full (${this.limits.queueLength})`, { function: fn.name });

@@ -125,6 +125,20 @@ test('the node memory budget evicts the least recently used idle instance', asyn
   }
 });
 
+test('a function whose instance is larger than the whole node budget gets 503 at once, not a queue timeout', async () => {
+  const tight = await startTestHearth({ memoryBudgetMB: 128 });
+  try {
+    await deployOk(tight.url, writeFunction({ name: 'too-big', runtime: 'nodejs20', handler: 'index.handler', memoryMB: 256 }, { 'index.mjs': 'export const handler = () => 1;' }));
+    const t0 = performance.now();
+    const r = await invoke(tight.url, 'too-big');
+    assert.equal(r.status, 503);
+    assert.match(r.text, /HEARTH_E_CAPACITY.*needs 256 MB per instance, more than this node's whole memory budget \(128 MB\)/);
+    assert.ok(performance.now() - t0 < 5000, 'answered at once');
+  } finally {
+    await tight.cleanup();
+  }
+});
+
 test('when every instance is busy and the budget is full, calls queue until one frees', async () => {
   const tight = await startTestHearth({ memoryBudgetMB: 128 });
   try {
