@@ -59,10 +59,11 @@ export interface TemplateTierOptions {
 }
 
 interface Entry {
+  /** The image key and runtime version the template was made with (fixed for its life; a restore compares them with now's). */
+  key: string;
+  runtimeVersion: string;
   state: TemplateState;
   demoting?: Promise<void>;
-  /** Date.now() of the last call served from the template. */
-  lastUsed: number;
   /** KB the running demotion is expected to free (for decisions taken before the next sample). */
   freeingKB: number;
 }
@@ -104,17 +105,38 @@ export class TemplateTier {
     o.store.clear();
   }
 
-  private key(fn: FunctionVersion): string {
-    return imageKey({ name: fn.name, version: fn.version, codeSha256: fn.codeSha256, runtime: fn.manifest.runtime, runtimeVersion: runtimeVersionOf(this.o.host.runtimeBinary(fn)) });
+  /** The image key of `fn` with the runtime as installed now. */
+  private keyNow(fn: FunctionVersion): { key: string; runtimeVersion: string } {
+    const runtimeVersion = runtimeVersionOf(this.o.host.runtimeBinary(fn));
+    return { key: imageKey({ name: fn.name, version: fn.version, codeSha256: fn.codeSha256, runtime: fn.manifest.runtime, runtimeVersion }), runtimeVersion };
   }
 
   private entry(template: Template): Entry {
     let e = this.entries.get(template);
     if (!e) {
-      e = { state: 'resident', lastUsed: Date.now(), freeingKB: 0 };
+      e = { ...this.keyNow(template.fn), state: 'resident', freeingKB: 0 };
       this.entries.set(template, e);
     }
     return e;
+  }
+
+  /** Date.now() of the last call served from the template (or of its creation). */
+  private lastUsed(e: Entry): number {
+    return this.templateValue.get(e.key)?.lastUsed ?? 0;
+  }
+
+  /** Among `templates`, the one with the lowest value in `gd` (undefined when there is none). */
+  private lowestValue(gd: GreedyDual, templates: Template[]): Template | undefined {
+    const byKey = new Map(templates.map((t) => [this.entry(t).key, t]));
+    const victim = gd.victim(byKey.keys());
+    return victim ? byKey.get(victim.key) : undefined;
+  }
+
+  /** Drops a template (or image) for good, counted and logged. */
+  private drop(template: Template, tier: 'template' | 'image', reason: string, message: string, fields: Record<string, unknown> = {}): void {
+    this.o.metrics.templateEvictions.inc({ tier, reason });
+    this.o.log.info({ function: template.fn.name, version: template.fn.version, ...fields }, message);
+    this.o.host.evict(template);
   }
 
   private sizeMB(template: Template): number {
@@ -123,8 +145,7 @@ export class TemplateTier {
 
   /** A template was created: what it cost (the zygote fork and the function's init, ms) is what keeping it saves. */
   created(template: Template, costMs: number): void {
-    this.entry(template);
-    const k = this.key(template.fn);
+    const k = this.entry(template).key;
     this.templateValue.touch(k, costMs, this.sizeMB(template));
     this.imageValue.touch(k, costMs, 1);
     template.onClose(() => this.forget(template));
@@ -132,9 +153,7 @@ export class TemplateTier {
 
   /** A call was served from the template (fork or restore). */
   used(template: Template): void {
-    const e = this.entry(template);
-    e.lastUsed = Date.now();
-    const k = this.key(template.fn);
+    const k = this.entry(template).key;
     this.templateValue.touch(k, undefined, this.sizeMB(template));
     this.imageValue.touch(k);
   }
@@ -148,7 +167,9 @@ export class TemplateTier {
     this.entries.delete(template);
     if (!e) return;
     this.o.store.remove(template.fn.name, template.fn.version);
-    this.mechanism.drop(this.key(template.fn));
+    this.mechanism.drop(e.key);
+    this.templateValue.forget(e.key);
+    this.imageValue.forget(e.key);
   }
 
   /** Pages the template out to an image. Resolves once it is paged out (or was dropped instead, without swap). */
@@ -157,10 +178,8 @@ export class TemplateTier {
     if (e.state !== 'resident') return e.demoting ?? Promise.resolve();
     if (!this.o.swapAvailable()) {
       // Paging out without swap frees only file pages: drop the template (its function starts by repurpose next).
-      this.templateValue.evicted(this.key(template.fn));
-      this.o.metrics.templateEvictions.inc({ tier: 'template', reason: 'memory' });
-      this.o.log.info({ function: template.fn.name, version: template.fn.version, reason }, 'template dropped (no swap for an image)');
-      this.o.host.evict(template);
+      this.templateValue.evicted(e.key);
+      this.drop(template, 'template', 'memory', 'template dropped (no swap for an image)', { reason });
       return Promise.resolve();
     }
     e.state = 'demoting';
@@ -175,7 +194,7 @@ export class TemplateTier {
   private async demoteNow(template: Template, e: Entry, reason: 'memory' | 'pressure' | 'idle'): Promise<void> {
     await this.o.host.dropSpares(template);
     if (!template.alive) return;
-    const k = this.key(template.fn);
+    const k = e.key;
     const pid = template.processPid;
     try {
       const done = this.mechanism.demoted(k, template.fn.name, pid, await this.pageOut(pid));
@@ -187,7 +206,7 @@ export class TemplateTier {
         name: template.fn.name,
         version: template.fn.version,
         runtime: template.fn.manifest.runtime,
-        runtimeVersion: runtimeVersionOf(this.o.host.runtimeBinary(template.fn)),
+        runtimeVersion: e.runtimeVersion,
         codeSha256: template.fn.codeSha256,
         pid,
         pidStartTicks: startTicks,
@@ -201,9 +220,7 @@ export class TemplateTier {
     } catch (error) {
       // A template that cannot be paged out is dropped: its memory must be freed either way.
       e.state = 'resident';
-      this.o.log.warn({ function: template.fn.name, err: (error as Error).message }, 'paging out a template failed; dropping it');
-      this.o.metrics.templateEvictions.inc({ tier: 'template', reason: 'memory' });
-      this.o.host.evict(template);
+      this.drop(template, 'template', 'memory', 'paging out a template failed; dropping it', { err: (error as Error).message });
     }
   }
 
@@ -216,17 +233,16 @@ export class TemplateTier {
     const e = this.entry(template);
     if (e.demoting) await e.demoting;
     if (e.state !== 'paged-out') return;
-    const k = this.key(template.fn);
+    const k = e.key;
     try {
-      const record = this.o.store.read(template.fn.name, template.fn.version, { key: k, pid: template.processPid });
+      // Checked against the key as of now: a runtime upgraded since the demotion makes the record stale.
+      const record = this.o.store.read(template.fn.name, template.fn.version, { key: this.keyNow(template.fn).key, pid: template.processPid });
       // The record is the source of truth for what to prefetch (it is what the checksum covers).
       if (record.workingSet) this.mechanism.adoptWorkingSet(k, record.workingSet);
     } catch (error) {
       if (!(error instanceof ImageRecordError)) throw error;
       this.o.metrics.imageRestores.inc({ outcome: error.reason });
-      this.o.metrics.templateEvictions.inc({ tier: 'image', reason: error.reason === 'stale' ? 'stale' : 'corrupt' });
-      this.o.log.warn({ function: template.fn.name, version: template.fn.version, reason: error.reason, err: error.message }, 'image failed its check: dropping it and starting cold');
-      this.o.host.evict(template);
+      this.drop(template, 'image', error.reason === 'stale' ? 'stale' : 'corrupt', 'image failed its check: dropping it and starting cold', { reason: error.reason, err: error.message });
       throw error;
     }
     const promoted = this.mechanism.promote(k);
@@ -239,12 +255,12 @@ export class TemplateTier {
 
   /** After the first call of an instance restored without a working set: record what it touched (REAP). */
   wantsWorkingSet(template: Template): boolean {
-    return this.mechanism.wantsWorkingSet(this.key(template.fn));
+    return this.mechanism.wantsWorkingSet(this.entry(template).key);
   }
 
   recordWorkingSet(template: Template, instancePid: number): void {
     try {
-      const ws = this.mechanism.recordWorkingSet(this.key(template.fn), instancePid);
+      const ws = this.mechanism.recordWorkingSet(this.entry(template).key, instancePid);
       if (ws) this.o.log.debug({ function: template.fn.name, pages: ws.pages }, 'working set recorded');
     } catch (error) {
       this.o.log.debug({ function: template.fn.name, err: (error as Error).message }, 'working set not recorded');
@@ -266,17 +282,12 @@ export class TemplateTier {
     let plannedKB = this.freeingKB();
     const wantKB = needMB * 1024;
     if (plannedKB >= wantKB) return plannedKB / 1024;
-    const byKey = new Map<string, Template>();
-    for (const t of this.o.host.templates()) {
-      if (this.state(t) !== 'resident' || t.fn.name === except || this.o.host.liveInstances(t.fn.name) > 0) continue;
-      byKey.set(this.key(t.fn), t);
-    }
+    let candidates = this.o.host.templates().filter((t) => this.state(t) === 'resident' && t.fn.name !== except && this.o.host.liveInstances(t.fn.name) === 0);
     const pending: Array<Promise<void>> = [];
-    while (plannedKB < wantKB && byKey.size > 0) {
-      const victim = this.templateValue.victim(byKey.keys());
-      const template = victim ? byKey.get(victim.key) : byKey.values().next().value;
+    while (plannedKB < wantKB) {
+      const template = this.lowestValue(this.templateValue, candidates);
       if (!template) break;
-      byKey.delete(victim?.key ?? this.key(template.fn));
+      candidates = candidates.filter((t) => t !== template);
       plannedKB += (this.o.host.templatePssKB(template.processPid) ?? template.fn.manifest.memoryMB * 1024) * 0.9;
       pending.push(this.demote(template, reason));
     }
@@ -292,23 +303,21 @@ export class TemplateTier {
     if (this.o.idleMs > 0 && this.o.swapAvailable()) {
       for (const t of this.o.host.templates()) {
         const e = this.entry(t);
-        if (e.state === 'resident' && now - e.lastUsed >= this.o.idleMs && this.o.host.liveInstances(t.fn.name) === 0) pending.push(this.demote(t, 'idle'));
+        if (e.state === 'resident' && now - this.lastUsed(e) >= this.o.idleMs && this.o.host.liveInstances(t.fn.name) === 0) pending.push(this.demote(t, 'idle'));
       }
     }
     const diskBudgetMB = this.o.diskBudgetMB();
     if (diskBudgetMB > 0) {
-      const images = this.o.host.templates().filter((t) => this.state(t) === 'paged-out');
-      let diskKB = images.reduce((kb, t) => kb + this.diskKB(t), 0);
-      const byKey = new Map(images.map((t) => [this.key(t.fn), t]));
-      while (diskKB > diskBudgetMB * 1024 && byKey.size > 0) {
-        const victim = this.imageValue.victim(byKey.keys());
-        const template = victim ? byKey.get(victim.key)! : byKey.values().next().value!;
-        byKey.delete(victim?.key ?? this.key(template.fn));
-        diskKB -= this.diskKB(template);
-        if (victim) this.imageValue.evicted(victim.key);
-        this.o.metrics.templateEvictions.inc({ tier: 'image', reason: 'disk' });
-        this.o.log.info({ function: template.fn.name, version: template.fn.version }, 'image dropped (disk budget)');
-        this.o.host.evict(template);
+      let images = this.o.host.templates().filter((t) => this.state(t) === 'paged-out');
+      const diskOf = new Map(images.map((t) => [t, this.diskKB(t)]));
+      let diskKB = [...diskOf.values()].reduce((a, b) => a + b, 0);
+      while (diskKB > diskBudgetMB * 1024) {
+        const template = this.lowestValue(this.imageValue, images);
+        if (!template) break;
+        images = images.filter((t) => t !== template);
+        diskKB -= diskOf.get(template)!;
+        this.imageValue.evicted(this.entry(template).key);
+        this.drop(template, 'image', 'disk', 'image dropped (disk budget)');
       }
     }
     if (pending.length > 0) void Promise.allSettled(pending).then(onDone);
@@ -321,13 +330,13 @@ export class TemplateTier {
   /** The tier state of a template, for the API and metrics. */
   describe(template: Template): TierInfo {
     const e = this.entry(template);
-    const k = this.key(template.fn);
+    const k = e.key;
     const m = this.mechanism.get(k);
     const value = (e.state === 'resident' ? this.templateValue : this.imageValue).get(k)?.priority ?? 0;
     return {
       state: e.state,
       pid: template.processPid,
-      lastUsed: new Date(e.lastUsed).toISOString(),
+      lastUsed: new Date(this.lastUsed(e)).toISOString(),
       diskBytes: e.state === 'resident' ? 0 : Math.round(this.diskKB(template) * 1024),
       ...(m?.workingSet ? { workingSetBytes: m.workingSet.bytes } : {}),
       demotions: m?.demotions ?? 0,

@@ -43,12 +43,6 @@ export class GreedyDual {
     return e;
   }
 
-  /** A new measured size (the priority is recomputed on the current clock only at the next touch, as in GDSF). */
-  resize(key: string, sizeMB: number): void {
-    const e = this.entries.get(key);
-    if (e) e.sizeMB = Math.max(sizeMB, 1);
-  }
-
   get(key: string): GreedyDualEntry | undefined {
     return this.entries.get(key);
   }
