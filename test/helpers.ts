@@ -7,6 +7,7 @@ import { startHearth, type RunningHearth } from '../src/main.js';
 import type { HearthConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { zipDirectory } from '../src/cli/zip-dir.js';
+import { createSwapFile, type SwapArea } from '../src/memory/swap.js';
 
 export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
@@ -113,4 +114,18 @@ export async function newInstanceCalls(h: TestHearth, name: string, n: number): 
     paths.set(p, (paths.get(p) ?? 0) + 1);
   }
   return { randoms, uuids, paths };
+}
+
+/**
+ * A swap file for the image-tier tests (`skip`: why they cannot run at all). Call it with
+ * top-level await, so that tests can be skipped by its outcome when they are defined (a
+ * `skip` option is read then, not when before() runs); the caller closes it in after().
+ */
+export async function testSwapFile(sizeMB: number, skip: string | false): Promise<{ swap: SwapArea | undefined; skip: string | false }> {
+  if (skip) return { swap: undefined, skip };
+  try {
+    return { swap: await createSwapFile(path.join(tempDir('swap'), 'test.swap'), sizeMB), skip: false };
+  } catch (error) {
+    return { swap: undefined, skip: `the kernel refuses swap here: ${(error as Error).message}` };
+  }
 }

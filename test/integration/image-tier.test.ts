@@ -12,27 +12,15 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { createSwapFile, type SwapArea } from '../../src/memory/swap.js';
 import { ImageStore } from '../../src/memory/image-store.js';
 import { startHearth } from '../../src/main.js';
 import type { HearthConfig } from '../../src/config.js';
 import { NATIVE_ADDON_PATH } from '../../src/sandbox/native.js';
-import { deployOk, invoke, tempDir, writeFunction } from '../helpers.js';
+import { deployOk, invoke, tempDir, testSwapFile, writeFunction } from '../helpers.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (swap, sandboxes, process_madvise)' : !fs.existsSync(NATIVE_ADDON_PATH) ? 'the native addon is not built' : false;
 
-let swap: SwapArea | undefined;
-let swapSkip: string | false = skip;
-const swapDir = tempDir('imgswap');
-
-before(async () => {
-  if (skip) return;
-  try {
-    swap = await createSwapFile(path.join(swapDir, 'image-tier.swap'), 512);
-  } catch (error) {
-    swapSkip = `the kernel refuses swap here: ${(error as Error).message}`;
-  }
-});
+const { swap, skip: swapSkip } = await testSwapFile(512, skip);
 after(async () => {
   await swap?.close();
 });

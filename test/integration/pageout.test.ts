@@ -9,28 +9,20 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { pageOut, prefetch, readMaps, residentPages } from '../../src/memory/pageout.js';
 import { readSmapsRollup } from '../../src/memory/pss.js';
-import { activeSwaps, createSwapFile, parseSwapSpec, setUpSwap, type SwapArea } from '../../src/memory/swap.js';
+import { activeSwaps, parseSwapSpec, setUpSwap, type SwapArea } from '../../src/memory/swap.js';
 import { ImageTier, imageKey, runtimeVersionOf } from '../../src/memory/tier.js';
 import { silentLogger } from '../../src/log.js';
 import { NATIVE_ADDON_PATH, loadNative } from '../../src/sandbox/native.js';
-import { deployOk, invoke, startTestHearth, tempDir, writeFunction, type TestHearth } from '../helpers.js';
+import { deployOk, invoke, startTestHearth, tempDir, testSwapFile, writeFunction, type TestHearth } from '../helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const baseSkip = !isRoot ? 'needs root (swapon, process_madvise of another process)' : !fs.existsSync(NATIVE_ADDON_PATH) ? 'the native addon is not built (npm run build:native)' : false;
 
-let swap: SwapArea | undefined;
-let swapSkip: string | false = baseSkip;
+const { swap, skip: swapSkip } = await testSwapFile(256, baseSkip);
 let h: TestHearth | undefined;
-const swapDir = tempDir('swap');
 
 before(async () => {
-  if (baseSkip) return;
-  try {
-    swap = await createSwapFile(path.join(swapDir, 'test.swap'), 256);
-  } catch (error) {
-    swapSkip = `the kernel refuses swap here: ${(error as Error).message}`;
-    return;
-  }
+  if (swapSkip) return;
   // Instances stay after their call (their pages are read); removeFunction() stops them.
   h = await startTestHearth({ sandbox: false, memorySampleMs: 0, keepAliveMs: 60_000, forkSpares: 0 });
 });
@@ -38,7 +30,7 @@ after(async () => {
   await h?.cleanup();
   if (swap) {
     await swap.close();
-    assert.ok(!activeSwaps().some((s) => s.filename === swap!.path), 'the test swap file is off');
+    assert.ok(!activeSwaps().some((s) => s.filename === swap.path), 'the test swap file is off');
     assert.ok(!fs.existsSync(swap.path), 'the test swap file is removed');
   }
 });
