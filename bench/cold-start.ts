@@ -11,6 +11,7 @@ import { zipDirectory } from '../src/cli/zip-dir.js';
 import { REPO_ROOT } from '../src/config.js';
 import { CrunStarter } from './baselines/crun-starter.js';
 import { machine, markdownTable, summarize, writeResults } from './lib/stats.js';
+import { serverTiming as timing } from './lib/calls.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg !== -1 ? Number(process.argv[runsArg + 1]) : 200;
@@ -35,10 +36,6 @@ interface Sample {
   sandboxMs: number;
   processMs: number;
   initMs: number;
-}
-
-function timing(header: string | null, name: string): number {
-  return Number(new RegExp(`${name};dur=([\\d.]+)`).exec(header ?? '')?.[1] ?? NaN);
 }
 
 async function main(): Promise<void> {

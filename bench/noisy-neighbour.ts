@@ -16,6 +16,7 @@ import { startHearth, type RunningHearth } from '../src/main.js';
 import { silentLogger } from '../src/log.js';
 import { zipDirectory } from '../src/cli/zip-dir.js';
 import { machine, markdownTable, summarize, writeResults, type Summary } from './lib/stats.js';
+import { serverTiming } from './lib/calls.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg !== -1 ? Number(process.argv[runsArg + 1]) : 400;
@@ -36,10 +37,6 @@ const FUNCTIONS: Record<string, { manifest: Record<string, unknown>; files: Reco
   // A real fault (kill(getpid(), SIGSEGV) would be ignored: the instance is pid 1 of its namespace).
   crash: { manifest: {}, files: { 'app.py': 'import ctypes\ndef handler(event, context):\n    ctypes.string_at(0)\n' } },
 };
-
-function serverTiming(header: string | null, name: string): number {
-  return Number(new RegExp(`${name};dur=([\\d.]+)`).exec(header ?? '')?.[1] ?? NaN);
-}
 
 async function deploy(h: RunningHearth, work: string, name: string): Promise<void> {
   const dir = path.join(work, 'fn', name);

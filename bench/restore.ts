@@ -18,6 +18,7 @@ import { createSwapFile } from '../src/memory/swap.js';
 import { readSmapsRollup } from '../src/memory/pss.js';
 import { machine, markdownTable, summarize, writeResults, type Summary } from './lib/stats.js';
 import { NODE_HEAVY, PY_HEAVY } from './image-tier.js';
+import { serverTiming as timing, waitNoInstances } from './lib/calls.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -34,14 +35,6 @@ const FUNCTIONS = [
 ].filter((f) => !only || only.includes(f.name));
 
 type Path = 'cold' | 'fork' | 'restore';
-
-function timing(header: string | null, name: string): number {
-  return Number(new RegExp(`${name};dur=([\\d.]+)`).exec(header ?? '')?.[1] ?? NaN);
-}
-
-async function waitNoInstances(h: RunningHearth, fn: string): Promise<void> {
-  while (h.hearth.scheduler.liveInstances(fn) > 0) await new Promise((r) => setTimeout(r, 1));
-}
 
 interface Cell {
   start: Summary;

@@ -16,6 +16,7 @@ import { machine, markdownTable, summarize, writeResults } from './lib/stats.js'
 import { REPO_ROOT } from '../src/sandbox/native.js';
 import { readSmapsRollup } from '../src/instances/instance.js';
 import { CrunStarter } from './baselines/crun-starter.js';
+import { serverTiming as timing, waitNoInstances } from './lib/calls.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg !== -1 ? Number(process.argv[runsArg + 1]) : 300;
@@ -63,14 +64,6 @@ interface Setup {
   hearth: RunningHearth;
   /** Before each call: make sure the wanted path is the one taken. */
   prepare(fn: string): Promise<void>;
-}
-
-function timing(header: string | null, name: string): number {
-  return Number(new RegExp(`${name};dur=([\\d.]+)`).exec(header ?? '')?.[1] ?? NaN);
-}
-
-async function waitNoInstances(h: RunningHearth, fn: string): Promise<void> {
-  while ((h.hearth.scheduler.stats(fn)[0]?.instances.length ?? 0) > 0) await new Promise((r) => setTimeout(r, 1));
 }
 
 async function main(): Promise<void> {
